@@ -1,0 +1,1148 @@
+#include "smtp_proto.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/log.h"
+#include "../common/strutil.h"
+#include "../common/xmem.h"
+#include "smtp_data.h"
+
+/* Message octets are handed to the glue in pieces of at most this size. */
+#define BODY_CHUNK (64 * 1024)
+#define REPLY_MAX (256 * 1024)
+#define LOG_MAX (64 * 1024)
+
+enum state {
+	ST_NEW,	   /* before the greeting */
+	ST_CMD,	   /* reading command lines */
+	ST_DATA,   /* message text after 354 */
+	ST_CHUNK,  /* BDAT chunk octets */
+	ST_REFUSE, /* after a 554 greeting: only QUIT */
+	ST_NOMAIL, /* after a 521 greeting: only QUIT */
+	ST_CLOSED,
+};
+
+enum open_for { OPEN_DATA, OPEN_BDAT };
+
+struct smtp_proto {
+	struct smtp_proto_conf conf;
+	struct smtp_client client;
+	struct smtp_out out;
+	enum state st;
+
+	char helo[256];
+	int esmtp;
+	int has_mail;
+	struct smtp_txn txn;
+	int msg_open;
+
+	struct smtp_req req;
+	enum open_for open_for;
+	struct mailbox pend_addr;
+	struct smtp_mail_params pend_mp;
+	struct smtp_rcpt_params pend_rp;
+	int shutdown_pending;
+
+	struct smtp_data data;
+	int out_full;
+
+	struct buf line; /* a command line split across reads */
+	int discarding;	 /* skipping the rest of an over-long line */
+
+	uint64_t chunk_left;
+	int chunk_last;
+	int chunk_discard;
+	int bdat_used;
+	int bdat_failed;
+	struct smtp_err chunk_err;
+
+	unsigned errors;
+	const char *cur_name; /* the command being answered, for the log */
+	enum smtp_verb cur_verb;
+	int cur_counted;
+	unsigned cnt_ok[SMTP_V_COUNT];
+	unsigned cnt_all[SMTP_V_COUNT];
+};
+
+static void reset_txn(struct smtp_proto *p);
+
+struct smtp_proto *
+smtp_proto_new(const struct smtp_proto_conf *conf,
+    const struct smtp_client *client)
+{
+	struct smtp_proto *p = xcalloc(1, sizeof(*p));
+
+	p->conf = *conf;
+	p->client = *client;
+	buf_init(&p->out.reply, REPLY_MAX);
+	/* Room for a full chunk plus our Received: header. */
+	buf_init(&p->out.body, BODY_CHUNK + 4096);
+	buf_init(&p->out.log, LOG_MAX);
+	buf_init(&p->line, conf->line_limit);
+	p->st = ST_NEW;
+	p->cur_verb = SMTP_V_UNKNOWN;
+	p->cur_name = "CONNECT";
+	return p;
+}
+
+void
+smtp_proto_free(struct smtp_proto *p)
+{
+	if (p == NULL)
+		return;
+	reset_txn(p);
+	buf_free(&p->out.reply);
+	buf_free(&p->out.body);
+	buf_free(&p->out.log);
+	buf_free(&p->line);
+	free(p);
+}
+
+struct smtp_out *
+smtp_proto_out(struct smtp_proto *p)
+{
+	return &p->out;
+}
+
+/* ------------------------------------------------------------ replies */
+
+static void
+logline(struct smtp_proto *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+logline(struct smtp_proto *p, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/* A full log buffer drops lines rather than growing without bound. */
+	buf_printf(&p->out.log, "%s\n", line);
+}
+
+static void
+log_reject(struct smtp_proto *p, const char *text)
+{
+	char from[ADDR_PATH_MAX + 1] = "", to[ADDR_PATH_MAX + 1] = "";
+
+	if (p->cur_verb == SMTP_V_MAIL && !p->has_mail)
+		addr_format(&p->pend_addr, from, sizeof(from));
+	else if (p->has_mail)
+		addr_format(&p->txn.from, from, sizeof(from));
+	if (p->cur_verb == SMTP_V_RCPT)
+		addr_format(&p->pend_addr, to, sizeof(to));
+	logline(p, "%s: reject: %s from %s[%s]: %s; from=<%s>%s%s%s "
+	    "proto=%s helo=<%s>",
+	    p->txn.id[0] ? p->txn.id : "NOQUEUE", p->cur_name,
+	    p->client.name, p->client.addr, text, from, to[0] ? " to=<" : "",
+	    to, to[0] ? ">" : "", smtp_proto_protocol(p), p->helo);
+}
+
+static void
+vreply(struct smtp_proto *p, int code, const char *esc, const char *fmt,
+    va_list ap)
+{
+	char text[512], line[600];
+
+	vsnprintf(text, sizeof(text), fmt, ap);
+	if (esc)
+		snprintf(line, sizeof(line), "%d %s %s", code, esc, text);
+	else
+		snprintf(line, sizeof(line), "%d %s", code, text);
+	if (buf_printf(&p->out.reply, "%s\r\n", line) < 0) {
+		/* The client does not read its replies: give up on it. */
+		p->out.close = 1;
+		p->st = ST_CLOSED;
+		return;
+	}
+	if (!p->cur_counted) {
+		p->cur_counted = 1;
+		if (code < 400)
+			p->cnt_ok[p->cur_verb]++;
+	}
+	if (code >= 400)
+		log_reject(p, line);
+}
+
+static void
+reply(struct smtp_proto *p, int code, const char *esc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+reply(struct smtp_proto *p, int code, const char *esc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreply(p, code, esc, fmt, ap);
+	va_end(ap);
+}
+
+static void
+close_session(struct smtp_proto *p)
+{
+	if (p->msg_open) {
+		p->out.abort_msg = 1;
+		p->msg_open = 0;
+	}
+	p->out.close = 1;
+	p->st = ST_CLOSED;
+}
+
+/* A reply to a client error: counts towards error_limit. */
+static void
+reply_err(struct smtp_proto *p, int code, const char *esc, const char *fmt,
+    ...) __attribute__((format(printf, 4, 5)));
+
+static void
+reply_err(struct smtp_proto *p, int code, const char *esc, const char *fmt,
+    ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreply(p, code, esc, fmt, ap);
+	va_end(ap);
+	if (++p->errors >= p->conf.error_limit && p->st != ST_CLOSED) {
+		reply(p, 421, "4.7.0", "%s Error: too many errors",
+		    p->conf.hostname);
+		close_session(p);
+	}
+}
+
+static void
+reply_smtp_err(struct smtp_proto *p, const struct smtp_err *e)
+{
+	reply_err(p, e->code, e->esc, "%s", e->text);
+}
+
+/* --------------------------------------------------------- transactions */
+
+static void
+free_rcpts(struct smtp_txn *t)
+{
+	size_t i, k;
+
+	for (i = 0; i < t->nrcpt; i++) {
+		for (k = 0; k < t->rcpt[i].nfinal; k++)
+			free(t->rcpt[i].final[k]);
+		free(t->rcpt[i].final);
+	}
+	free(t->rcpt);
+	t->rcpt = NULL;
+	t->nrcpt = 0;
+}
+
+static void
+reset_txn(struct smtp_proto *p)
+{
+	if (p->msg_open) {
+		p->out.abort_msg = 1;
+		p->msg_open = 0;
+	}
+	free_rcpts(&p->txn);
+	memset(&p->txn, 0, sizeof(p->txn));
+	p->has_mail = 0;
+	p->bdat_used = 0;
+	p->bdat_failed = 0;
+}
+
+static void
+free_final(struct smtp_answer *a)
+{
+	size_t k;
+
+	for (k = 0; k < a->nfinal; k++)
+		free(a->final[k]);
+	free(a->final);
+	a->final = NULL;
+	a->nfinal = 0;
+}
+
+static void
+request(struct smtp_proto *p, enum smtp_req_type type,
+    const struct mailbox *addr, uint64_t size)
+{
+	memset(&p->req, 0, sizeof(p->req));
+	p->req.type = type;
+	p->req.addr = addr;
+	p->req.size = size;
+	if (type == SMTP_REQ_RCPT || type == SMTP_REQ_VRFY)
+		p->req.rcpt_params = &p->pend_rp;
+}
+
+/* ----------------------------------------------------------- commands */
+
+static void
+ehlo_reply(struct smtp_proto *p)
+{
+	struct buf *r = &p->out.reply;
+
+	buf_printf(r, "250-%s\r\n", p->conf.hostname);
+	buf_printf(r, "250-PIPELINING\r\n");
+	buf_printf(r, "250-SIZE %llu\r\n",
+	    (unsigned long long)p->conf.size_limit);
+	buf_printf(r, "250-8BITMIME\r\n");
+	buf_printf(r, "250-SMTPUTF8\r\n");
+	buf_printf(r, "250-ENHANCEDSTATUSCODES\r\n");
+	buf_printf(r, "250-CHUNKING\r\n");
+	buf_printf(r, "250-DSN\r\n");
+	if (p->conf.vrfy != SMTP_VRFY_DISABLED)
+		buf_printf(r, "250-VRFY\r\n");
+	if (buf_printf(r, "250 HELP\r\n") < 0)
+		close_session(p);
+	p->cur_counted = 1;
+	p->cnt_ok[p->cur_verb]++;
+}
+
+static int
+helo_arg_valid(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > 255 || !utf8_valid(s, n, NULL))
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= 0x20 || c == 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
+static void
+do_helo(struct smtp_proto *p, const struct smtp_cmd *c, int esmtp)
+{
+	const char *a = c->arg;
+	size_t n = c->arglen;
+
+	while (n > 0 && a[n - 1] == ' ')
+		n--;
+	if (!c->has_arg || !helo_arg_valid(a, n)) {
+		reply_err(p, 501, "5.5.4", "Syntax: %s hostname",
+		    esmtp ? "EHLO" : "HELO");
+		return;
+	}
+	reset_txn(p); /* RFC 5321 4.1.4: a new EHLO resets the state */
+	memcpy(p->helo, a, n);
+	p->helo[n] = '\0';
+	p->esmtp = esmtp;
+	if (esmtp) {
+		ehlo_reply(p);
+	} else {
+		reply(p, 250, NULL, "%s", p->conf.hostname);
+	}
+}
+
+static void
+do_mail(struct smtp_proto *p, const struct smtp_cmd *c)
+{
+	struct smtp_err err;
+
+	if (p->helo[0] == '\0') {
+		reply_err(p, 503, "5.5.1", "Error: send HELO/EHLO first");
+		return;
+	}
+	if (p->has_mail) {
+		reply_err(p, 503, "5.5.1", "Error: nested MAIL command");
+		return;
+	}
+	if (smtp_parse_mail(c->arg, c->arglen, &p->pend_addr, &p->pend_mp,
+	    &err) < 0) {
+		reply_smtp_err(p, &err);
+		return;
+	}
+	if (p->pend_mp.size > p->conf.size_limit) {
+		reply_err(p, 552, "5.3.4",
+		    "Message size exceeds fixed maximum message size");
+		return;
+	}
+	request(p, SMTP_REQ_MAIL, &p->pend_addr, p->pend_mp.size);
+}
+
+static void
+do_rcpt(struct smtp_proto *p, const struct smtp_cmd *c)
+{
+	struct smtp_err err;
+
+	if (!p->has_mail) {
+		reply_err(p, 503, "5.5.1", "Error: need MAIL command");
+		return;
+	}
+	if (p->txn.nrcpt >= p->conf.rcpt_limit) {
+		reply(p, 452, "4.5.3", "Error: too many recipients");
+		return;
+	}
+	if (smtp_parse_rcpt(c->arg, c->arglen, p->txn.params.smtputf8,
+	    &p->pend_addr, &p->pend_rp, &err) < 0) {
+		reply_smtp_err(p, &err);
+		return;
+	}
+	request(p, SMTP_REQ_RCPT, &p->pend_addr, 0);
+}
+
+static void
+do_data(struct smtp_proto *p, const struct smtp_cmd *c, int more_input)
+{
+	if (c->has_arg) {
+		reply_err(p, 501, "5.5.4", "Syntax: DATA");
+		return;
+	}
+	if (!p->has_mail) {
+		reply_err(p, 503, "5.5.1", "Error: need MAIL command");
+		return;
+	}
+	if (p->bdat_used) {
+		reply_err(p, 503, "5.5.1", "Error: DATA after BDAT");
+		return;
+	}
+	if (p->txn.nrcpt == 0) {
+		reply_err(p, 554, "5.5.1", "Error: no valid recipients");
+		return;
+	}
+	if (more_input && p->conf.reject_unsync_data) {
+		/* The client sent its text before our 354 (RFC 2920 3.1):
+		 * a transaction-stuffing pattern, not a pipelining client. */
+		reply_err(p, 554, "5.5.0",
+		    "Error: improper use of SMTP command pipelining");
+		reset_txn(p);
+		return;
+	}
+	p->open_for = OPEN_DATA;
+	request(p, SMTP_REQ_OPEN, NULL, 0);
+}
+
+static void chunk_done(struct smtp_proto *p);
+
+static void
+start_chunk(struct smtp_proto *p, int discard)
+{
+	p->chunk_discard = discard;
+	p->st = ST_CHUNK;
+	if (p->chunk_left == 0)
+		chunk_done(p); /* BDAT 0 LAST: no octets to wait for */
+}
+
+static void
+chunk_error(struct smtp_proto *p, int code, const char *esc, const char *text)
+{
+	p->chunk_err.code = code;
+	p->chunk_err.esc = esc;
+	snprintf(p->chunk_err.text, sizeof(p->chunk_err.text), "%s", text);
+	start_chunk(p, 1);
+}
+
+static void
+do_bdat(struct smtp_proto *p, const struct smtp_cmd *c)
+{
+	uint64_t size;
+	int last;
+
+	if (smtp_parse_bdat(c->arg, c->arglen, &size, &last) < 0) {
+		/* Without a size the stream cannot be followed any more. */
+		reply(p, 521, "5.5.4", "Syntax: BDAT count [LAST]");
+		close_session(p);
+		return;
+	}
+	p->chunk_left = size;
+	p->chunk_last = last;
+	if (!p->has_mail) {
+		chunk_error(p, 503, "5.5.1", "Error: need MAIL command");
+		return;
+	}
+	p->bdat_used = 1;
+	if (p->bdat_failed) {
+		chunk_error(p, 554, "5.5.1",
+		    "Error: message discarded after an earlier error");
+		return;
+	}
+	if (p->txn.nrcpt == 0) {
+		chunk_error(p, 554, "5.5.1", "Error: no valid recipients");
+		return;
+	}
+	if (size == 0 && !last) {
+		chunk_error(p, 501, "5.5.4", "Error: BDAT 0 without LAST");
+		return;
+	}
+	if (size > p->conf.size_limit - (p->msg_open ? p->data.size : 0)) {
+		if (size > p->conf.size_limit) {
+			/* Reading that much only to discard it is abuse. */
+			reply(p, 552, "5.3.4", "Message size exceeds fixed "
+			    "maximum message size, closing");
+			close_session(p);
+			return;
+		}
+		if (p->msg_open) {
+			p->out.abort_msg = 1;
+			p->msg_open = 0;
+		}
+		p->bdat_failed = 1;
+		chunk_error(p, 552, "5.3.4",
+		    "Message size exceeds fixed maximum message size");
+		return;
+	}
+	if (!p->msg_open) {
+		p->open_for = OPEN_BDAT;
+		request(p, SMTP_REQ_OPEN, NULL, 0);
+		return;
+	}
+	start_chunk(p, 0);
+}
+
+static void
+do_rset(struct smtp_proto *p, const struct smtp_cmd *c)
+{
+	if (c->has_arg) {
+		reply_err(p, 501, "5.5.4", "Syntax: RSET");
+		return;
+	}
+	reset_txn(p);
+	reply(p, 250, "2.0.0", "Ok");
+}
+
+static void
+do_quit(struct smtp_proto *p)
+{
+	reply(p, 221, "2.0.0", "%s closing connection", p->conf.hostname);
+	close_session(p);
+}
+
+static void
+do_vrfy(struct smtp_proto *p, const struct smtp_cmd *c)
+{
+	size_t used;
+	enum addr_status st;
+
+	if (p->conf.vrfy == SMTP_VRFY_DISABLED) {
+		reply_err(p, 502, "5.5.1", "VRFY command is disabled");
+		return;
+	}
+	if (!c->has_arg) {
+		reply_err(p, 501, "5.5.4", "Syntax: VRFY address");
+		return;
+	}
+	if (p->conf.vrfy == SMTP_VRFY_CANNOT) {
+		reply(p, 252, "2.0.0", "Cannot VRFY user, but will accept "
+		    "message and attempt delivery");
+		return;
+	}
+	if (c->arg[0] == '<') {
+		st = addr_parse_path(c->arg, c->arglen, &used, &p->pend_addr);
+		if (st == ADDR_OK && used != c->arglen)
+			st = ADDR_BAD;
+	} else {
+		st = addr_parse_mailbox(c->arg, c->arglen, &p->pend_addr);
+	}
+	if (st != ADDR_OK || p->pend_addr.local[0] == '\0') {
+		reply_err(p, 501, "5.1.3", "Bad address syntax");
+		return;
+	}
+	memset(&p->pend_rp, 0, sizeof(p->pend_rp));
+	request(p, SMTP_REQ_VRFY, &p->pend_addr, 0);
+}
+
+static const struct {
+	enum smtp_verb verb;
+	const char *syntax;
+} help_topics[] = {
+	{SMTP_V_HELO, "HELO hostname"},
+	{SMTP_V_EHLO, "EHLO hostname"},
+	{SMTP_V_MAIL, "MAIL FROM:<address> [SIZE=n] [BODY=7BIT|8BITMIME] "
+		      "[SMTPUTF8] [RET=FULL|HDRS] [ENVID=xtext]"},
+	{SMTP_V_RCPT, "RCPT TO:<address> [NOTIFY=NEVER|SUCCESS,FAILURE,DELAY] "
+		      "[ORCPT=rfc822;xtext]"},
+	{SMTP_V_DATA, "DATA, then the message, ending with a line holding "
+		      "only \".\""},
+	{SMTP_V_BDAT, "BDAT size [LAST], then exactly size octets"},
+	{SMTP_V_RSET, "RSET"},
+	{SMTP_V_NOOP, "NOOP"},
+	{SMTP_V_QUIT, "QUIT"},
+	{SMTP_V_VRFY, "VRFY address"},
+	{SMTP_V_HELP, "HELP [command | STATUS]"},
+};
+
+static void
+do_help(struct smtp_proto *p, const struct smtp_cmd *c)
+{
+	struct smtp_cmd topic;
+	size_t i, n = c->arglen;
+
+	while (n > 0 && c->arg[n - 1] == ' ')
+		n--;
+	if (!c->has_arg) {
+		reply(p, 214, "2.0.0", "Commands: HELO EHLO MAIL RCPT DATA "
+		    "BDAT RSET NOOP QUIT VRFY HELP; HELP command for its "
+		    "syntax, HELP STATUS for the server's state");
+		return;
+	}
+	if (n == 6 && str_ncaseeq(c->arg, "STATUS", 6)) {
+		request(p, SMTP_REQ_STATUS, NULL, 0);
+		return;
+	}
+	smtp_cmd_parse(c->arg, n, &topic);
+	for (i = 0; i < sizeof(help_topics) / sizeof(help_topics[0]); i++)
+		if (help_topics[i].verb == topic.verb && !topic.has_arg) {
+			reply(p, 214, "2.0.0", "Syntax: %s",
+			    help_topics[i].syntax);
+			return;
+		}
+	reply_err(p, 504, "5.5.4", "HELP topic not recognized");
+}
+
+static void
+process_command(struct smtp_proto *p, const char *line, size_t len,
+    int more_input)
+{
+	struct smtp_cmd c;
+
+	smtp_cmd_parse(line, len, &c);
+	p->cur_verb = c.verb;
+	p->cur_name = smtp_verb_names[c.verb];
+	p->cur_counted = 0;
+	p->cnt_all[c.verb]++;
+	if (p->st == ST_REFUSE || p->st == ST_NOMAIL) {
+		if (c.verb == SMTP_V_QUIT)
+			do_quit(p);
+		else if (p->st == ST_NOMAIL)
+			reply_err(p, 521, "5.3.2", "%s does not accept mail",
+			    p->conf.hostname);
+		else
+			reply_err(p, 503, "5.5.1", "Error: access denied, "
+			    "send QUIT");
+		return;
+	}
+	switch (c.verb) {
+	case SMTP_V_HELO:
+		do_helo(p, &c, 0);
+		break;
+	case SMTP_V_EHLO:
+		do_helo(p, &c, 1);
+		break;
+	case SMTP_V_MAIL:
+		do_mail(p, &c);
+		break;
+	case SMTP_V_RCPT:
+		do_rcpt(p, &c);
+		break;
+	case SMTP_V_DATA:
+		do_data(p, &c, more_input);
+		break;
+	case SMTP_V_BDAT:
+		do_bdat(p, &c);
+		break;
+	case SMTP_V_RSET:
+		do_rset(p, &c);
+		break;
+	case SMTP_V_NOOP:
+		reply(p, 250, "2.0.0", "Ok");
+		break;
+	case SMTP_V_QUIT:
+		do_quit(p);
+		break;
+	case SMTP_V_VRFY:
+		do_vrfy(p, &c);
+		break;
+	case SMTP_V_EXPN:
+		reply_err(p, 502, "5.5.1", "EXPN command is not available");
+		break;
+	case SMTP_V_HELP:
+		do_help(p, &c);
+		break;
+	case SMTP_V_STARTTLS:
+	case SMTP_V_AUTH:
+	case SMTP_V_ETRN:
+	case SMTP_V_ATRN:
+	case SMTP_V_TURN:
+	case SMTP_V_SEND:
+		reply_err(p, 502, "5.5.1", "Error: command not implemented");
+		break;
+	case SMTP_V_HTTP:
+		/* Cross-protocol traffic (a browser, ALPACA): drop it. */
+		reply(p, 421, "4.7.0", "%s Error: non-SMTP command, closing",
+		    p->conf.hostname);
+		close_session(p);
+		break;
+	case SMTP_V_UNKNOWN:
+	case SMTP_V_COUNT:
+		reply_err(p, 500, "5.5.1", "Error: command not recognized");
+		break;
+	}
+}
+
+/* -------------------------------------------------------------- input */
+
+static void
+bad_line_ending(struct smtp_proto *p)
+{
+	reply(p, 521, "5.5.2", "Error: bare CR or LF received, closing "
+	    "connection");
+	close_session(p);
+}
+
+/* One command line, LF included. */
+static void
+command_line(struct smtp_proto *p, const char *line, size_t len,
+    int more_input)
+{
+	if (len > p->conf.line_limit) {
+		reply_err(p, 500, "5.5.2", "Error: line too long");
+		return;
+	}
+	if (len >= 2 && line[len - 2] == '\r') {
+		len -= 2;
+	} else if (p->conf.strict_eol) {
+		bad_line_ending(p);
+		return;
+	} else {
+		len -= 1;
+	}
+	if (memchr(line, '\r', len) != NULL) {
+		if (p->conf.strict_eol)
+			bad_line_ending(p);
+		else
+			reply_err(p, 500, "5.5.2", "Error: bare CR received");
+		return;
+	}
+	if (memchr(line, '\0', len) != NULL) {
+		reply_err(p, 500, "5.5.2", "Error: NUL character received");
+		return;
+	}
+	process_command(p, line, len, more_input);
+}
+
+static size_t
+feed_line(struct smtp_proto *p, const char *in, size_t n)
+{
+	const char *lf = memchr(in, '\n', n);
+	size_t k;
+
+	if (p->discarding) {
+		if (lf == NULL)
+			return n;
+		p->discarding = 0;
+		p->cur_verb = SMTP_V_UNKNOWN;
+		p->cur_name = smtp_verb_names[SMTP_V_UNKNOWN];
+		p->cur_counted = 0;
+		reply_err(p, 500, "5.5.2", "Error: line too long");
+		return (size_t)(lf - in) + 1;
+	}
+	if (lf == NULL) {
+		if (buf_append(&p->line, in, n) < 0) {
+			/* Over the limit: skip to the end of the line, keeping
+			 * no more than we already hold. */
+			buf_free(&p->line);
+			p->discarding = 1;
+		}
+		return n;
+	}
+	k = (size_t)(lf - in) + 1;
+	if (p->line.len == 0) {
+		command_line(p, in, k, k < n);
+		return k;
+	}
+	if (buf_append(&p->line, in, k) < 0) {
+		buf_free(&p->line);
+		p->cur_verb = SMTP_V_UNKNOWN;
+		p->cur_name = smtp_verb_names[SMTP_V_UNKNOWN];
+		p->cur_counted = 0;
+		reply_err(p, 500, "5.5.2", "Error: line too long");
+		return k;
+	}
+	command_line(p, p->line.data, p->line.len, k < n);
+	buf_free(&p->line);
+	return k;
+}
+
+static void
+end_of_message(struct smtp_proto *p)
+{
+	p->st = ST_CMD;
+	p->txn.size = p->data.size;
+	if (p->data.too_big) {
+		reply(p, 552, "5.3.4",
+		    "Message size exceeds fixed maximum message size");
+		reset_txn(p);
+	} else if (p->data.long_line) {
+		reply(p, 554, "5.6.0", "Error: message line longer than %llu "
+		    "octets", (unsigned long long)p->conf.text_line_limit);
+		reset_txn(p);
+	} else if (p->data.nul) {
+		reply(p, 554, "5.6.0", "Error: message contains NUL octets");
+		reset_txn(p);
+	} else {
+		request(p, SMTP_REQ_COMMIT, NULL, p->data.size);
+	}
+}
+
+static size_t
+feed_data(struct smtp_proto *p, const char *in, size_t n)
+{
+	enum smtp_data_status st;
+	size_t used = smtp_data_feed(&p->data, in, n, &p->out.body, &st);
+
+	switch (st) {
+	case SMTP_DATA_MORE:
+		break;
+	case SMTP_DATA_END:
+		end_of_message(p);
+		break;
+	case SMTP_DATA_BAD_EOL:
+		bad_line_ending(p);
+		break;
+	case SMTP_DATA_OUT_FULL:
+		p->out_full = 1;
+		break;
+	}
+	return used;
+}
+
+static void
+chunk_done(struct smtp_proto *p)
+{
+	p->st = ST_CMD;
+	if (p->chunk_discard) {
+		reply_smtp_err(p, &p->chunk_err);
+		if (p->chunk_last && p->has_mail)
+			reset_txn(p);
+		return;
+	}
+	p->txn.size = p->data.size;
+	if (p->chunk_last)
+		end_of_message(p);
+	else
+		reply(p, 250, "2.0.0", "%llu octets received",
+		    (unsigned long long)p->data.size);
+}
+
+static size_t
+feed_chunk(struct smtp_proto *p, const char *in, size_t n)
+{
+	size_t take = n < p->chunk_left ? n : (size_t)p->chunk_left, used;
+
+	if (p->chunk_discard) {
+		used = take;
+	} else {
+		used = smtp_data_chunk(&p->data, in, take, &p->out.body);
+		if (used < take)
+			p->out_full = 1;
+	}
+	p->chunk_left -= used;
+	if (p->chunk_left == 0)
+		chunk_done(p);
+	return used;
+}
+
+size_t
+smtp_proto_feed(struct smtp_proto *p, const char *in, size_t n)
+{
+	size_t used = 0;
+
+	p->out_full = 0;
+	while (used < n && p->req.type == SMTP_REQ_NONE && !p->out.close &&
+	    !p->out_full) {
+		switch (p->st) {
+		case ST_DATA:
+			used += feed_data(p, in + used, n - used);
+			break;
+		case ST_CHUNK:
+			used += feed_chunk(p, in + used, n - used);
+			break;
+		case ST_CMD:
+		case ST_REFUSE:
+		case ST_NOMAIL:
+			used += feed_line(p, in + used, n - used);
+			break;
+		case ST_NEW:
+		case ST_CLOSED:
+			return used;
+		}
+	}
+	return used;
+}
+
+/* ------------------------------------------------------------ answers */
+
+static void
+add_received(struct smtp_proto *p, const struct smtp_answer *a)
+{
+	struct buf *b = &p->out.body;
+	char to[ADDR_PATH_MAX + 1];
+
+	buf_printf(b, "Received: from %s (%s [%s])\r\n", p->helo,
+	    p->client.name, p->client.addr);
+	buf_printf(b, "\tby %s (tern) with %s id %s", p->conf.hostname,
+	    smtp_proto_protocol(p), a->id);
+	if (p->txn.nrcpt == 1) {
+		/* Naming the recipient is safe only when there is one. */
+		addr_format(&p->txn.rcpt[0].addr, to, sizeof(to));
+		buf_printf(b, "\r\n\tfor <%s>", to);
+	}
+	buf_printf(b, "; %s\r\n", a->date);
+}
+
+static void
+answer_open(struct smtp_proto *p, struct smtp_answer *a)
+{
+	if (a->code >= 300) {
+		if (p->open_for == OPEN_DATA) {
+			reply(p, a->code, a->esc, "%s", a->text);
+		} else {
+			p->bdat_failed = 1;
+			chunk_error(p, a->code, a->esc, a->text);
+		}
+		return;
+	}
+	p->msg_open = 1;
+	snprintf(p->txn.id, sizeof(p->txn.id), "%s", a->id);
+	smtp_data_init(&p->data, p->conf.size_limit, p->conf.text_line_limit,
+	    p->conf.strict_eol);
+	add_received(p, a);
+	if (p->open_for == OPEN_DATA) {
+		p->st = ST_DATA;
+		reply(p, 354, NULL, "End data with <CR><LF>.<CR><LF>");
+	} else {
+		start_chunk(p, 0);
+	}
+}
+
+static void
+answer_rcpt(struct smtp_proto *p, struct smtp_answer *a)
+{
+	struct smtp_rcpt *r;
+
+	if (a->code >= 300) {
+		if (a->code >= 500)
+			reply_err(p, a->code, a->esc, "%s", a->text);
+		else
+			reply(p, a->code, a->esc, "%s", a->text);
+		free_final(a);
+		return;
+	}
+	p->txn.rcpt = xreallocarray(p->txn.rcpt, p->txn.nrcpt + 1,
+	    sizeof(*p->txn.rcpt));
+	r = &p->txn.rcpt[p->txn.nrcpt++];
+	r->addr = p->pend_addr;
+	r->params = p->pend_rp;
+	r->final = a->final;
+	r->nfinal = a->nfinal;
+	a->final = NULL;
+	a->nfinal = 0;
+	if (a->code == 0)
+		reply(p, 250, "2.1.5", "Ok");
+	else
+		reply(p, a->code, a->esc ? a->esc : "2.1.5", "%s", a->text);
+}
+
+void
+smtp_proto_answer(struct smtp_proto *p, struct smtp_answer *a)
+{
+	enum smtp_req_type type = p->req.type;
+
+	if (type == SMTP_REQ_NONE)
+		panic("smtp_proto_answer: no request pending");
+	memset(&p->req, 0, sizeof(p->req));
+	if (p->st == ST_CLOSED) {
+		free_final(a);
+		return;
+	}
+	switch (type) {
+	case SMTP_REQ_MAIL:
+		if (a->code >= 300) {
+			reply(p, a->code, a->esc, "%s", a->text);
+			break;
+		}
+		p->txn.from = p->pend_addr;
+		p->txn.params = p->pend_mp;
+		p->has_mail = 1;
+		reply(p, 250, "2.1.0", "Ok");
+		break;
+	case SMTP_REQ_RCPT:
+		answer_rcpt(p, a);
+		break;
+	case SMTP_REQ_VRFY:
+		if (a->code >= 400)
+			reply_err(p, a->code, a->esc, "%s", a->text);
+		else
+			reply(p, a->code ? a->code : 250,
+			    a->esc ? a->esc : "2.0.0", "%s", a->text);
+		break;
+	case SMTP_REQ_OPEN:
+		answer_open(p, a);
+		break;
+	case SMTP_REQ_COMMIT:
+		/* Committed or not, the message file is the queue's now. */
+		p->msg_open = 0;
+		if (a->code >= 300)
+			reply(p, a->code, a->esc, "%s", a->text);
+		else
+			reply(p, 250, "2.0.0", "Ok: queued as %s", p->txn.id);
+		reset_txn(p);
+		break;
+	case SMTP_REQ_STATUS:
+		reply(p, 211, "2.0.0", "%s", a->text);
+		break;
+	case SMTP_REQ_NONE:
+		break;
+	}
+	free_final(a);
+	if (p->shutdown_pending && p->st != ST_CLOSED &&
+	    p->req.type == SMTP_REQ_NONE)
+		smtp_proto_shutdown(p);
+}
+
+/* -------------------------------------------------------------- events */
+
+void
+smtp_proto_greet(struct smtp_proto *p, enum smtp_greet how, const char *text)
+{
+	const char *h = p->conf.hostname;
+
+	p->cur_verb = SMTP_V_UNKNOWN;
+	p->cur_name = "CONNECT";
+	p->cur_counted = 1;
+	switch (how) {
+	case SMTP_GREET_OK:
+		p->st = ST_CMD;
+		reply(p, 220, NULL, "%s ESMTP tern", h);
+		break;
+	case SMTP_GREET_BUSY:
+		reply(p, 421, "4.7.0", "%s %s", h,
+		    text ? text : "Error: too many connections");
+		close_session(p);
+		break;
+	case SMTP_GREET_REJECT:
+		p->st = ST_REFUSE;
+		reply(p, 554, NULL, "%s %s", h,
+		    text ? text : "No SMTP service here");
+		break;
+	case SMTP_GREET_NOMAIL:
+		p->st = ST_NOMAIL;
+		reply(p, 521, "5.3.2", "%s does not accept mail", h);
+		break;
+	case SMTP_GREET_SHUTDOWN:
+		reply(p, 421, "4.3.2", "%s Service shutting down, closing "
+		    "transmission channel", h);
+		close_session(p);
+		break;
+	}
+}
+
+void
+smtp_proto_timeout(struct smtp_proto *p)
+{
+	if (p->st == ST_CLOSED)
+		return;
+	p->cur_counted = 1;
+	reply(p, 421, "4.4.2", "%s Error: timeout exceeded", p->conf.hostname);
+	close_session(p);
+}
+
+void
+smtp_proto_shutdown(struct smtp_proto *p)
+{
+	if (p->st == ST_CLOSED)
+		return;
+	if (p->req.type != SMTP_REQ_NONE) {
+		/* Let the pending answer (a commit, say) reach the client. */
+		p->shutdown_pending = 1;
+		return;
+	}
+	p->cur_counted = 1;
+	reply(p, 421, "4.3.2", "%s Service shutting down, closing "
+	    "transmission channel", p->conf.hostname);
+	close_session(p);
+}
+
+void
+smtp_proto_eof(struct smtp_proto *p)
+{
+	if (p->msg_open) {
+		p->out.abort_msg = 1;
+		p->msg_open = 0;
+	}
+	p->st = ST_CLOSED;
+}
+
+int
+smtp_proto_in_data(const struct smtp_proto *p)
+{
+	return p->st == ST_DATA || p->st == ST_CHUNK;
+}
+
+int
+smtp_proto_refusing(const struct smtp_proto *p)
+{
+	return p->st == ST_REFUSE || p->st == ST_NOMAIL;
+}
+
+const struct smtp_req *
+smtp_proto_request(const struct smtp_proto *p)
+{
+	return p->req.type == SMTP_REQ_NONE ? NULL : &p->req;
+}
+
+const struct smtp_txn *
+smtp_proto_txn(const struct smtp_proto *p)
+{
+	return &p->txn;
+}
+
+const char *
+smtp_proto_helo(const struct smtp_proto *p)
+{
+	return p->helo;
+}
+
+const char *
+smtp_proto_protocol(const struct smtp_proto *p)
+{
+	if (!p->esmtp)
+		return "SMTP";
+	return p->has_mail && p->txn.params.smtputf8 ? "UTF8SMTP" : "ESMTP";
+}
+
+void
+smtp_proto_stats(const struct smtp_proto *p, char *dst, size_t dstsz)
+{
+	static const enum smtp_verb order[] = {SMTP_V_HELO, SMTP_V_EHLO,
+	    SMTP_V_MAIL, SMTP_V_RCPT, SMTP_V_DATA, SMTP_V_BDAT, SMTP_V_RSET,
+	    SMTP_V_NOOP, SMTP_V_VRFY, SMTP_V_EXPN, SMTP_V_HELP, SMTP_V_QUIT,
+	    SMTP_V_STARTTLS, SMTP_V_AUTH, SMTP_V_ETRN, SMTP_V_ATRN,
+	    SMTP_V_TURN, SMTP_V_SEND, SMTP_V_HTTP, SMTP_V_UNKNOWN};
+	unsigned ok = 0, all = 0;
+	size_t o = 0, i;
+
+	dst[0] = '\0';
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		enum smtp_verb v = order[i];
+		char name[16];
+		int w;
+
+		if (p->cnt_all[v] == 0)
+			continue;
+		snprintf(name, sizeof(name), "%s", smtp_verb_names[v]);
+		str_lower(name);
+		ok += p->cnt_ok[v];
+		all += p->cnt_all[v];
+		if (p->cnt_ok[v] == p->cnt_all[v])
+			w = snprintf(dst + o, dstsz - o, "%s=%u ", name,
+			    p->cnt_all[v]);
+		else
+			w = snprintf(dst + o, dstsz - o, "%s=%u/%u ", name,
+			    p->cnt_ok[v], p->cnt_all[v]);
+		if (w < 0 || (size_t)w >= dstsz - o)
+			return;
+		o += (size_t)w;
+	}
+	if (ok == all)
+		snprintf(dst + o, dstsz - o, "commands=%u", all);
+	else
+		snprintf(dst + o, dstsz - o, "commands=%u/%u", ok, all);
+}
