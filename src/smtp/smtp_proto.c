@@ -1063,11 +1063,9 @@ smtp_proto_shutdown(struct smtp_proto *p)
 void
 smtp_proto_eof(struct smtp_proto *p)
 {
-	if (p->msg_open) {
-		p->out.abort_msg = 1;
-		p->msg_open = 0;
-	}
-	p->st = ST_CLOSED;
+	if (p->req.type != SMTP_REQ_NONE)
+		p->shutdown_pending = 0; /* nobody left to tell */
+	close_session(p);
 }
 
 int

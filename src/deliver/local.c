@@ -1,0 +1,129 @@
+#include "local.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/dirsync.h"
+#include "../common/log.h"
+#include "../common/xmem.h"
+
+struct local_agent {
+	uv_loop_t *loop;
+	char *hostname;
+	struct dirsync *ds;
+	unsigned busy;
+};
+
+struct job {
+	uv_work_t work;
+	struct local_agent *la;
+	struct maildir_delivery d;
+	char *maildir, *return_path, *rcpt;
+	local_cb cb;
+	void *arg;
+};
+
+struct local_agent *
+local_new(uv_loop_t *loop, const char *hostname)
+{
+	struct local_agent *la = xcalloc(1, sizeof(*la));
+
+	la->loop = loop;
+	la->hostname = xstrdup(hostname);
+	la->ds = dirsync_new(loop);
+	return la;
+}
+
+void
+local_free(struct local_agent *la)
+{
+	if (la == NULL)
+		return;
+	dirsync_free(la->ds);
+	free(la->hostname);
+	free(la);
+}
+
+unsigned
+local_busy(const struct local_agent *la)
+{
+	return la->busy;
+}
+
+static void
+finish(struct job *j)
+{
+	j->la->busy--;
+	j->cb(j->arg, &j->d);
+	free(j->maildir);
+	free(j->return_path);
+	free(j->rcpt);
+	free(j);
+}
+
+static void
+deliver_work(uv_work_t *w)
+{
+	struct job *j = w->data;
+
+	maildir_deliver(&j->d);
+}
+
+static void
+new_synced(void *arg, int status)
+{
+	struct job *j = arg;
+
+	if (status < 0) {
+		/* The file is in new/ but may not survive a crash: say so,
+		 * and let the queue try again (a duplicate at worst). */
+		j->d.status = MAILDIR_TEMPFAIL;
+		snprintf(j->d.dsn, sizeof(j->d.dsn), "4.3.0");
+		snprintf(j->d.error, sizeof(j->d.error), "fsync %s: %s",
+		    j->d.newdir, strerror(-status));
+	}
+	finish(j);
+}
+
+static void
+deliver_done(uv_work_t *w, int status)
+{
+	struct job *j = w->data;
+
+	if (status < 0) {
+		j->d.status = MAILDIR_TEMPFAIL;
+		snprintf(j->d.dsn, sizeof(j->d.dsn), "4.3.0");
+		snprintf(j->d.error, sizeof(j->d.error), "delivery cancelled");
+	}
+	if (j->d.status != MAILDIR_OK) {
+		finish(j);
+		return;
+	}
+	dirsync_request(j->la->ds, j->d.newdir, new_synced, j);
+}
+
+void
+local_deliver(struct local_agent *la, const struct local_req *req,
+    local_cb cb, void *arg)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+
+	j->la = la;
+	j->maildir = xstrdup(req->maildir);
+	j->return_path = xstrdup(req->return_path);
+	j->rcpt = xstrdup(req->rcpt);
+	j->d.src_fd = req->src_fd;
+	j->d.src_off = req->src_off;
+	j->d.src_len = req->src_len;
+	j->d.dir = j->maildir;
+	j->d.return_path = j->return_path;
+	j->d.delivered_to = j->rcpt;
+	j->d.hostname = la->hostname;
+	j->cb = cb;
+	j->arg = arg;
+	j->work.data = j;
+	la->busy++;
+	if (uv_queue_work(la->loop, &j->work, deliver_work, deliver_done) != 0)
+		panic("local: uv_queue_work failed");
+}

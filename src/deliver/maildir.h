@@ -1,0 +1,48 @@
+/*
+ * NAME
+ *	maildir - write one message into one Maildir
+ * PURPOSE
+ *	Creates the Maildir on first use, writes Return-Path: and
+ *	Delivered-To: followed by the message (CRLF turned into LF) into
+ *	tmp/ with O_EXCL, syncs it and renames it into new/ under a unique
+ *	name (time.MusecPpidQseq.host,S=size).  The caller syncs new/ (shared
+ *	with other deliveries, see dirsync) before calling it delivered.
+ * TRUST
+ *	local process, as the mailbox owner.  The Maildir path comes from
+ *	the lookup tables, never from the network; the message text is
+ *	untrusted but only copied.
+ * INVARIANTS
+ *	A file appears in new/ only complete and synced.  Nothing is left in
+ *	tmp/ after a failure.  Blocking: runs in a worker thread.
+ */
+#ifndef TERN_MAILDIR_H
+#define TERN_MAILDIR_H
+
+#include <limits.h>
+#include <stdint.h>
+
+enum maildir_status {
+	MAILDIR_OK,
+	MAILDIR_TEMPFAIL,
+	MAILDIR_PERMFAIL,
+};
+
+struct maildir_delivery {
+	/* in */
+	int src_fd;		  /* the spool file, read with pread */
+	uint64_t src_off, src_len; /* the message text in it */
+	const char *dir;	  /* Maildir root */
+	const char *return_path;  /* sender, "" for <> */
+	const char *delivered_to; /* the recipient */
+	const char *hostname;
+	/* out */
+	enum maildir_status status;
+	char dsn[8];		  /* enhanced status code */
+	char error[256];
+	char newdir[PATH_MAX];	  /* to be synced by the caller */
+	char name[256];		  /* file name in new/ */
+};
+
+void maildir_deliver(struct maildir_delivery *d);
+
+#endif

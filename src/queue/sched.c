@@ -1,0 +1,288 @@
+#include "sched.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/xmem.h"
+
+struct run {
+	struct sched *s;
+	struct queue_item *it;
+	int fd;	     /* the message text, shared by its deliveries */
+	uint64_t off;
+	unsigned jobs; /* deliveries not yet reported */
+};
+
+struct job {
+	struct run *run;
+	size_t rcpt;
+	char maildir[PATH_MAX];
+	struct job *next;
+};
+
+struct sched {
+	struct queue *q;
+	struct local_agent *la;
+	const struct lookup *lk;
+	struct sched_params params;
+	unsigned active;
+	int stopped;
+	struct job *pending, **pending_tail; /* resolved, waiting for a slot */
+};
+
+static int64_t
+now_us(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+static void
+log_outcome(const struct run *r, size_t i, const char *relay,
+    const char *dsn, const char *status, const char *text)
+{
+	const struct envelope *env = &r->it->env;
+	const struct env_rcpt *rc = &env->rcpt[i];
+	double delay = (double)(now_us() - env->arrival) / 1e6;
+	char orig[600] = "";
+
+	if (strcmp(rc->orig, rc->addr) != 0)
+		snprintf(orig, sizeof(orig), ", orig_to=<%s>", rc->orig);
+	log_info("%s: to=<%s>%s, relay=%s, delay=%.2f, dsn=%s, status=%s "
+	    "(%s)", r->it->id, rc->addr, orig, relay, delay < 0 ? 0 : delay,
+	    dsn, status, text);
+}
+
+/* A temporary failure: retry later, or fail if the message is too old. */
+static void
+defer(struct sched *s, struct run *r, size_t i, const char *relay,
+    const char *dsn, const char *text)
+{
+	struct envelope *env = &r->it->env;
+	int64_t now = now_us(), age_ms = (now - env->arrival) / 1000;
+	uint64_t delay_ms;
+
+	if (age_ms < 0)
+		age_ms = 0;
+	if ((uint64_t)age_ms >= s->params.lifetime_ms) {
+		char why[300];
+
+		snprintf(why, sizeof(why), "message expired: %s", text);
+		log_outcome(r, i, relay, dsn, "expired", why);
+		queue_rcpt_failed(s->q, r->it, i);
+		return;
+	}
+	/* Back off by the message's age, within bounds, with jitter so that
+	 * messages deferred together do not all come back together. */
+	delay_ms = (uint64_t)age_ms;
+	if (delay_ms < s->params.min_backoff_ms)
+		delay_ms = s->params.min_backoff_ms;
+	if (delay_ms > s->params.max_backoff_ms)
+		delay_ms = s->params.max_backoff_ms;
+	delay_ms += (uint64_t)random() % (delay_ms / 10 + 1);
+	log_outcome(r, i, relay, dsn, "deferred", text);
+	queue_rcpt_deferred(s->q, r->it, i,
+	    (now / 1000 + (int64_t)delay_ms + 999) / 1000);
+}
+
+static void kick(void *arg);
+
+static void
+run_finish(struct run *r)
+{
+	struct sched *s = r->s;
+
+	if (r->fd >= 0)
+		close(r->fd);
+	queue_release(s->q, r->it);
+	free(r);
+}
+
+static void
+job_done(void *arg, const struct maildir_delivery *d)
+{
+	struct job *j = arg;
+	struct run *r = j->run;
+	struct sched *s = r->s;
+	char text[400];
+
+	switch (d->status) {
+	case MAILDIR_OK:
+		log_outcome(r, j->rcpt, "local", d->dsn, "sent",
+		    "delivered to maildir");
+		queue_rcpt_delivered(s->q, r->it, j->rcpt);
+		break;
+	case MAILDIR_TEMPFAIL:
+		snprintf(text, sizeof(text), "maildir delivery failed: %s",
+		    d->error);
+		defer(s, r, j->rcpt, "local", d->dsn, text);
+		break;
+	case MAILDIR_PERMFAIL:
+		snprintf(text, sizeof(text), "maildir delivery failed: %s",
+		    d->error);
+		log_outcome(r, j->rcpt, "local", d->dsn, "bounced", text);
+		queue_rcpt_failed(s->q, r->it, j->rcpt);
+		break;
+	}
+	free(j);
+	s->active--;
+	if (--r->jobs == 0)
+		run_finish(r);
+	kick(s);
+}
+
+static void
+start_job(struct sched *s, struct job *j)
+{
+	struct run *r = j->run;
+	struct local_req req;
+
+	req.src_fd = r->fd;
+	req.src_off = r->off;
+	req.src_len = r->it->data_len;
+	req.maildir = j->maildir;
+	req.return_path = r->it->env.sender;
+	req.rcpt = r->it->env.rcpt[j->rcpt].addr;
+	s->active++;
+	local_deliver(s->la, &req, job_done, j);
+}
+
+/* Resolve every due recipient; queue the local ones as jobs. */
+static void
+start_run(struct sched *s, struct queue_item *it)
+{
+	struct run *r = xcalloc(1, sizeof(*r));
+	int64_t now_s = now_us() / 1000000;
+	size_t i;
+
+	r->s = s;
+	r->it = it;
+	r->fd = queue_open_data(s->q, it, &r->off);
+	r->jobs = 1; /* held until every job is queued */
+	for (i = 0; i < it->env.nrcpt; i++) {
+		struct env_rcpt *rc = &it->env.rcpt[i];
+		struct lookup_dest dest;
+		struct job *j;
+
+		if (rc->state != ENV_RCPT_PENDING || rc->next_try > now_s)
+			continue;
+		if (r->fd < 0) {
+			defer(s, r, i, "none", "4.3.0",
+			    "cannot open the queue file");
+			continue;
+		}
+		lookup_resolve(s->lk, rc->addr, &dest);
+		switch (dest.type) {
+		case LOOKUP_DEST_UNKNOWN:
+			log_outcome(r, i, "local", "5.1.1", "bounced",
+			    dest.error);
+			queue_rcpt_failed(s->q, it, i);
+			break;
+		case LOOKUP_DEST_REMOTE:
+			defer(s, r, i, "none", "4.4.1",
+			    "remote delivery is not available");
+			break;
+		case LOOKUP_DEST_MAILDIR:
+			j = xcalloc(1, sizeof(*j));
+			j->run = r;
+			j->rcpt = i;
+			snprintf(j->maildir, sizeof(j->maildir), "%s",
+			    dest.path);
+			r->jobs++;
+			*s->pending_tail = j;
+			s->pending_tail = &j->next;
+			break;
+		}
+	}
+	if (--r->jobs == 0)
+		run_finish(r);
+}
+
+static void
+kick(void *arg)
+{
+	struct sched *s = arg;
+	struct queue_item *it;
+
+	while (!s->stopped && s->active < s->params.concurrency) {
+		struct job *j = s->pending;
+
+		if (j != NULL) {
+			s->pending = j->next;
+			if (s->pending == NULL)
+				s->pending_tail = &s->pending;
+			start_job(s, j);
+			continue;
+		}
+		if ((it = queue_claim(s->q)) == NULL)
+			break;
+		start_run(s, it);
+	}
+}
+
+struct sched *
+sched_new(struct queue *q, struct local_agent *la, const struct lookup *lk,
+    const struct sched_params *params)
+{
+	struct sched *s = xcalloc(1, sizeof(*s));
+
+	s->q = q;
+	s->la = la;
+	s->lk = lk;
+	s->params = *params;
+	s->pending_tail = &s->pending;
+	srandom((unsigned)(now_us() ^ getpid()));
+	queue_set_ready_cb(q, kick, s);
+	return s;
+}
+
+void
+sched_free(struct sched *s)
+{
+	struct job *j, *next;
+
+	if (s == NULL)
+		return;
+	queue_set_ready_cb(s->q, NULL, NULL);
+	for (j = s->pending; j; j = next) {
+		struct run *r = j->run;
+
+		next = j->next;
+		free(j);
+		if (--r->jobs == 0)
+			run_finish(r);
+	}
+	free(s);
+}
+
+void
+sched_set_lookup(struct sched *s, const struct lookup *lk)
+{
+	s->lk = lk;
+}
+
+void
+sched_set_params(struct sched *s, const struct sched_params *params)
+{
+	s->params = *params;
+	kick(s);
+}
+
+void
+sched_stop(struct sched *s)
+{
+	s->stopped = 1;
+}
+
+unsigned
+sched_active(const struct sched *s)
+{
+	return s->active;
+}

@@ -1,0 +1,101 @@
+/*
+ * NAME
+ *	spool - the queue's files on local disk
+ * PURPOSE
+ *	One file per message.  The smtp side writes the message text into a
+ *	file under tmp/; committing appends the envelope, writes the header,
+ *	syncs the file and renames it into queue/.  Delivery progress is
+ *	appended as checksummed status records.  Every function here is
+ *	synchronous; the queue decides which run in the thread pool.
+ *
+ *	File layout (all integers little endian):
+ *	  0   8  magic "TERNQ\0\0\1"
+ *	  8   8  data offset (64)
+ *	  16  8  data length
+ *	  24  8  envelope offset (data offset + data length)
+ *	  32  4  envelope length
+ *	  36  4  CRC-32C of the envelope
+ *	  40  4  CRC-32C of bytes 0..39
+ *	  44  20 zero
+ *	  64  .. message text (CRLF line ends, dot-stuffing undone)
+ *	  ..  .. envelope records (envelope.h)
+ *	  ..  .. status records: type(1) length(4) value CRC-32C(4)
+ *
+ *	Directories under spool_directory:
+ *	  tmp/      messages being received, and commits in progress
+ *	  queue/    committed messages, one file each, named by queue ID
+ *	  corrupt/  files that failed validation, kept for inspection
+ * TRUST
+ *	queue process.  Files read back may be torn (crash) or corrupted:
+ *	everything is validated before use.
+ * INVARIANTS
+ *	A file is in queue/ only after its text, envelope and header were
+ *	synced; its directory entry is durable once spool_sync_queue_dir
+ *	returned.  Queue IDs are [0-9A-Z] only, so they are safe file names.
+ */
+#ifndef TERN_SPOOL_H
+#define TERN_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "envelope.h"
+
+#define SPOOL_ID_LEN 14
+#define SPOOL_DATA_OFFSET 64
+
+struct spool;
+
+enum spool_status_type {
+	SPOOL_ST_DELIVERED = 'D', /* "idx" */
+	SPOOL_ST_FAILED = 'F',	  /* "idx" */
+	SPOOL_ST_DEFERRED = 'Y',  /* "idx next_try attempts" */
+};
+
+/* Create the directories if needed.  NULL with err on failure. */
+struct spool *spool_open(const char *dir, char *err, size_t errsz);
+void spool_close(struct spool *sp);
+const char *spool_dir(const struct spool *sp);
+
+/* A new, unique queue ID (time ordered). */
+void spool_new_id(char id[SPOOL_ID_LEN + 1]);
+
+/* Create tmp/<id>; the fd is positioned at the data offset.  -1 on error. */
+int spool_create(struct spool *sp, char id[SPOOL_ID_LEN + 1]);
+/*
+ * Commit a file written through spool_create's fd: write the envelope
+ * and header, fdatasync, close fd, rename tmp/<id> into queue/.  On error
+ * the file is removed.  Thread safe.  0 or -1 (errno set).
+ */
+int spool_commit(struct spool *sp, const char *id, int fd, uint64_t data_len,
+    const struct envelope *env);
+/* fsync queue/: makes earlier renames durable.  Thread safe. */
+int spool_sync_queue_dir(struct spool *sp);
+/* Remove tmp/<id> and close fd (an aborted message). */
+void spool_discard(struct spool *sp, const char *id, int fd);
+
+/* Remove everything under tmp/ (boot).  Returns the number removed. */
+int spool_clean_tmp(struct spool *sp);
+/* Call fn for each file name in queue/ (boot). */
+int spool_scan(struct spool *sp, void (*fn)(void *arg, const char *id),
+    void *arg);
+/*
+ * Read queue/<id>: header, envelope and status records (applied to the
+ * recipients).  0; -1 with err when the file is not a valid message.
+ * *data_len receives the text length.
+ */
+int spool_load(struct spool *sp, const char *id, struct envelope *env,
+    uint64_t *data_len, char *err, size_t errsz);
+/* Move queue/<id> to corrupt/. */
+int spool_quarantine(struct spool *sp, const char *id);
+/* Append a status record to queue/<id> (not synced: at-least-once). */
+int spool_append_status(struct spool *sp, const char *id,
+    enum spool_status_type type, const char *value);
+/* Remove queue/<id>: every recipient is done. */
+int spool_remove(struct spool *sp, const char *id);
+/* Open queue/<id> read-only for delivery. */
+int spool_open_data(struct spool *sp, const char *id);
+/* Bytes available to us in the spool file system, or -1. */
+int spool_free_space(struct spool *sp, uint64_t *bytes);
+
+#endif

@@ -1,0 +1,78 @@
+/*
+ * NAME
+ *	smtp_server_priv - what sessions share with their server
+ * PURPOSE
+ *	Private to smtp_server.c and smtp_session.c: the settings snapshot
+ *	(reference counted, so a reload never pulls strings from under a
+ *	session), the services a session calls, and the session list.
+ * TRUST
+ *	smtp process.
+ * INVARIANTS
+ *	A session holds a reference to the settings it started with.
+ */
+#ifndef TERN_SMTP_SERVER_PRIV_H
+#define TERN_SMTP_SERVER_PRIV_H
+
+#include <uv.h>
+
+#include "../common/netaddr.h"
+#include "../lookup/lookup.h"
+#include "../queue/queue.h"
+#include "smtp_proto.h"
+
+#define SMTP_READ_BUF (64 * 1024)
+
+struct smtp_settings {
+	int refs;
+	char *hostname;
+	struct smtp_proto_conf pconf;
+	uint64_t command_timeout_ms;
+	uint64_t data_timeout_ms;
+	unsigned max_sessions;
+	unsigned max_per_client;
+	int accept_mail;
+	struct netlist eol_exempt;
+};
+
+struct client_count {
+	struct netaddr addr;
+	unsigned n;
+	struct client_count *next;
+};
+
+#define CLIENT_BUCKETS 4096
+
+struct smtp_session;
+
+struct smtp_server {
+	uv_loop_t *loop;
+	struct smtp_settings *set;
+	struct queue *queue;
+	const struct lookup *lookup;
+	uv_tcp_t *listeners;
+	size_t nlisteners;
+	char listen_raw[1024];
+	struct smtp_session *sessions;
+	size_t nsessions;
+	struct client_count *clients[CLIENT_BUCKETS];
+	char *read_buf; /* shared: input is consumed before read_cb returns */
+	int read_buf_busy;
+	int stopping;
+	void (*stop_done)(void *);
+	void *stop_arg;
+};
+
+void smtp_settings_unref(struct smtp_settings *set);
+
+/* smtp_session.c */
+void smtp_session_accept(struct smtp_server *srv, uv_stream_t *listener);
+void smtp_session_shutdown(struct smtp_session *s);
+struct smtp_session *smtp_session_next(const struct smtp_session *s);
+
+/* smtp_server.c, for sessions */
+unsigned smtp_server_client_inc(struct smtp_server *srv,
+    const struct netaddr *a);
+void smtp_server_client_dec(struct smtp_server *srv, const struct netaddr *a);
+void smtp_server_session_gone(struct smtp_server *srv);
+
+#endif

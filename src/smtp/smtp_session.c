@@ -1,0 +1,623 @@
+/*
+ * smtp_session - one SMTP connection: the glue between a libuv stream,
+ * the pure state machine (smtp_proto) and the services it asks (lookup,
+ * queue).  Bytes in go to smtp_proto_feed; replies, message octets, log
+ * lines and requests come out and are carried out here.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/buf.h"
+#include "../common/log.h"
+#include "../common/strutil.h"
+#include "../common/xmem.h"
+#include "../queue/envelope.h"
+#include "smtp_server_priv.h"
+
+/* Input kept while a request is pending: one read's worth, and a bit. */
+#define PEND_MAX (2 * SMTP_READ_BUF)
+/* Stop reading while this much of our output waits for the client. */
+#define WRITE_BACKLOG_MAX (64 * 1024)
+
+struct smtp_session {
+	uv_tcp_t tcp;
+	uv_timer_t timer;
+	uv_write_t wreq;
+	struct smtp_server *srv;
+	struct smtp_settings *set;
+	struct smtp_proto *p;
+	struct lookup_client client;
+	struct netaddr peer;
+	char peer_str[64];
+	int port;
+	int counted; /* holds a per-client slot */
+	struct buf pend;
+	struct queue_msg *msg;
+	uint64_t msg_len;
+	int msg_error;
+	int waiting; /* a request is with a service */
+	int reading;
+	int closing;
+	int refs;    /* open handles + requests in flight */
+	char *wbuf;  /* bytes of the uv_write in flight */
+	struct smtp_session *prev, *next;
+};
+
+static void pump(struct smtp_session *s, const char *in, size_t n);
+static void begin_close(struct smtp_session *s);
+
+static void
+session_unref(struct smtp_session *s)
+{
+	struct smtp_server *srv = s->srv;
+	char stats[512];
+
+	if (--s->refs > 0)
+		return;
+	if (s->msg)
+		queue_msg_abort(s->msg);
+	smtp_proto_stats(s->p, stats, sizeof(stats));
+	log_info("disconnect from unknown[%s] %s", s->peer_str, stats);
+	if (s->counted)
+		smtp_server_client_dec(srv, &s->peer);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		srv->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	smtp_proto_free(s->p);
+	buf_free(&s->pend);
+	free(s->wbuf);
+	smtp_settings_unref(s->set);
+	free(s);
+	smtp_server_session_gone(srv);
+}
+
+static void
+handle_closed(uv_handle_t *h)
+{
+	session_unref(h->data);
+}
+
+static void
+begin_close(struct smtp_session *s)
+{
+	if (s->closing)
+		return;
+	s->closing = 1;
+	uv_timer_stop(&s->timer);
+	uv_close((uv_handle_t *)&s->timer, handle_closed);
+	uv_close((uv_handle_t *)&s->tcp, handle_closed);
+}
+
+/* ------------------------------------------------------------- output */
+
+static void flush_replies(struct smtp_session *s);
+
+static void
+write_done(uv_write_t *req, int status)
+{
+	struct smtp_session *s = req->data;
+
+	free(s->wbuf);
+	s->wbuf = NULL;
+	if (status < 0 && !s->closing) {
+		begin_close(s);
+	} else if (!s->closing) {
+		flush_replies(s);
+		if (s->wbuf == NULL && smtp_proto_out(s->p)->close)
+			begin_close(s);
+		else if (!s->waiting)
+			pump(s, NULL, 0);
+	}
+	session_unref(s);
+}
+
+static void
+flush_replies(struct smtp_session *s)
+{
+	struct buf *r = &smtp_proto_out(s->p)->reply;
+	uv_buf_t b;
+	int n;
+
+	if (s->wbuf != NULL || r->len == 0 || s->closing)
+		return;
+	b = uv_buf_init(r->data, (unsigned)r->len);
+	n = uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
+	if (n == UV_EAGAIN)
+		n = 0;
+	if (n < 0) {
+		r->len = 0;
+		begin_close(s);
+		return;
+	}
+	buf_consume(r, (size_t)n);
+	if (r->len == 0)
+		return;
+	/* The socket is full: hand the rest to libuv. */
+	s->wbuf = xmalloc(r->len);
+	memcpy(s->wbuf, r->data, r->len);
+	b = uv_buf_init(s->wbuf, (unsigned)r->len);
+	r->len = 0;
+	s->wreq.data = s;
+	s->refs++;
+	if (uv_write(&s->wreq, (uv_stream_t *)&s->tcp, &b, 1, write_done) < 0) {
+		s->refs--;
+		free(s->wbuf);
+		s->wbuf = NULL;
+		begin_close(s);
+	}
+}
+
+/* Message octets, log lines and aborts produced by the state machine. */
+static void
+drain(struct smtp_session *s)
+{
+	struct smtp_out *out = smtp_proto_out(s->p);
+
+	if (out->body.len > 0) {
+		if (s->msg && !s->msg_error) {
+			const char *p = out->body.data;
+			size_t n = out->body.len;
+
+			while (n > 0) {
+				ssize_t w = write(queue_msg_fd(s->msg), p, n);
+
+				if (w < 0 && errno == EINTR)
+					continue;
+				if (w < 0) {
+					s->msg_error = errno;
+					log_warn("%s: write to the queue file",
+					    queue_msg_id(s->msg));
+					break;
+				}
+				p += w;
+				n -= (size_t)w;
+				s->msg_len += (uint64_t)w;
+			}
+		}
+		out->body.len = 0;
+	}
+	if (out->log.len > 0) {
+		char *line = out->log.data, *end = line + out->log.len;
+
+		while (line < end) {
+			char *nl = memchr(line, '\n', (size_t)(end - line));
+
+			if (nl == NULL)
+				break;
+			log_info("%.*s", (int)(nl - line), line);
+			line = nl + 1;
+		}
+		out->log.len = 0;
+	}
+	if (out->abort_msg) {
+		out->abort_msg = 0;
+		if (s->msg) {
+			queue_msg_abort(s->msg);
+			s->msg = NULL;
+		}
+	}
+}
+
+/* ----------------------------------------------------------- requests */
+
+static void
+answer_text(struct smtp_answer *a, int code, const char *esc,
+    const char *text)
+{
+	a->code = code;
+	a->esc = esc;
+	snprintf(a->text, sizeof(a->text), "%s", text);
+}
+
+static void
+rfc5322_date(char *dst, size_t dstsz)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(dst, dstsz, "%a, %d %b %Y %H:%M:%S %z", &tm);
+}
+
+static int64_t
+now_us(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+static void
+from_lookup(struct smtp_answer *a, struct lookup_reply *lr)
+{
+	a->code = lr->code;
+	a->esc = lr->esc;
+	snprintf(a->text, sizeof(a->text), "%s", lr->text);
+	a->final = lr->final;
+	a->nfinal = lr->nfinal;
+	lr->final = NULL;
+	lr->nfinal = 0;
+}
+
+static void
+committed(void *arg, int status)
+{
+	struct smtp_session *s = arg;
+	struct smtp_answer a;
+
+	memset(&a, 0, sizeof(a));
+	s->waiting = 0;
+	if (status < 0)
+		answer_text(&a, 451, "4.3.0",
+		    "Error: queue file write error");
+	smtp_proto_answer(s->p, &a);
+	if (!s->closing)
+		pump(s, NULL, 0);
+	session_unref(s);
+}
+
+static void
+commit(struct smtp_session *s)
+{
+	const struct smtp_txn *t = smtp_proto_txn(s->p);
+	struct smtp_answer a;
+	struct envelope env;
+	char addr[ADDR_PATH_MAX + 1];
+	size_t i, k;
+
+	if (s->msg == NULL || s->msg_error) {
+		memset(&a, 0, sizeof(a));
+		if (s->msg)
+			queue_msg_abort(s->msg);
+		s->msg = NULL;
+		answer_text(&a, 451, "4.3.0", "Error: queue file write error");
+		smtp_proto_answer(s->p, &a);
+		return;
+	}
+	envelope_init(&env);
+	env.arrival = now_us();
+	envelope_set(&env.client_addr, s->peer_str);
+	envelope_set(&env.client_name, "unknown");
+	envelope_set(&env.helo, smtp_proto_helo(s->p));
+	envelope_set(&env.protocol, smtp_proto_protocol(s->p));
+	addr_format(&t->from, addr, sizeof(addr));
+	envelope_set(&env.sender, addr);
+	env.body = (int)t->params.body;
+	env.ret = (int)t->params.ret;
+	env.smtputf8 = t->params.smtputf8;
+	envelope_set(&env.envid, t->params.envid);
+	/* AUTH= is trusted only from our own authenticated clients. */
+	envelope_set(&env.auth, t->params.auth[0] ? "<>" : "");
+	for (i = 0; i < t->nrcpt; i++) {
+		const struct smtp_rcpt *r = &t->rcpt[i];
+
+		addr_format(&r->addr, addr, sizeof(addr));
+		for (k = 0; k < r->nfinal; k++)
+			envelope_add_rcpt(&env, r->final[k], addr,
+			    r->params.orcpt, r->params.notify);
+	}
+	s->waiting = 1;
+	s->refs++;
+	queue_msg_commit(s->msg, &env, s->msg_len, committed, s);
+	s->msg = NULL;
+	envelope_free(&env);
+}
+
+static void
+handle_request(struct smtp_session *s, const struct smtp_req *rq)
+{
+	struct smtp_server *srv = s->srv;
+	struct smtp_answer a;
+	struct lookup_reply lr;
+
+	memset(&a, 0, sizeof(a));
+	switch (rq->type) {
+	case SMTP_REQ_MAIL:
+		if (!queue_has_room(srv->queue, rq->size))
+			answer_text(&a, 452, "4.3.1",
+			    "Error: insufficient system storage");
+		break;
+	case SMTP_REQ_RCPT:
+		lookup_rcpt(srv->lookup, rq->addr->local, rq->addr->domain,
+		    s->client.may_relay, &s->client, &lr);
+		from_lookup(&a, &lr);
+		break;
+	case SMTP_REQ_VRFY:
+		lookup_vrfy(srv->lookup, rq->addr->local, rq->addr->domain,
+		    &lr);
+		from_lookup(&a, &lr);
+		break;
+	case SMTP_REQ_OPEN:
+		if ((s->msg = queue_msg_open(srv->queue)) == NULL) {
+			answer_text(&a, 451, "4.3.0",
+			    "Error: queue file write error");
+			break;
+		}
+		s->msg_len = 0;
+		s->msg_error = 0;
+		snprintf(a.id, sizeof(a.id), "%s", queue_msg_id(s->msg));
+		rfc5322_date(a.date, sizeof(a.date));
+		log_info("%s: client=unknown[%s]", a.id, s->peer_str);
+		break;
+	case SMTP_REQ_COMMIT:
+		commit(s);
+		return;
+	case SMTP_REQ_STATUS:
+		if (s->client.may_relay)
+			snprintf(a.text, sizeof(a.text), "%s accepting mail, "
+			    "TLS not available, %zu message%s queued",
+			    s->set->hostname, queue_length(srv->queue),
+			    queue_length(srv->queue) == 1 ? "" : "s");
+		else
+			snprintf(a.text, sizeof(a.text),
+			    "%s accepting mail, TLS not available",
+			    s->set->hostname);
+		break;
+	case SMTP_REQ_NONE:
+		return;
+	}
+	smtp_proto_answer(s->p, &a);
+}
+
+/* -------------------------------------------------------------- input */
+
+static void arm_timer(struct smtp_session *s);
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b);
+static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b);
+
+/*
+ * Feed input (pending bytes first, then in) to the state machine and
+ * carry out what comes back, until the input is used up, a request is
+ * outstanding or the session ends.
+ */
+static void
+pump(struct smtp_session *s, const char *in, size_t n)
+{
+	struct smtp_out *out = smtp_proto_out(s->p);
+	const char *data = in;
+	size_t len = n, off = 0;
+	int from_pend = 0;
+
+	if (s->closing)
+		return;
+	if (s->pend.len > 0) {
+		if (n > 0 && buf_append(&s->pend, in, n) < 0)
+			panic("smtp: pending input over its bound");
+		data = s->pend.data;
+		len = s->pend.len;
+		from_pend = 1;
+	}
+	for (;;) {
+		const struct smtp_req *rq;
+		size_t used;
+
+		if (s->waiting || out->close)
+			break;
+		used = smtp_proto_feed(s->p, data + off, len - off);
+		off += used;
+		drain(s);
+		if ((rq = smtp_proto_request(s->p)) != NULL) {
+			handle_request(s, rq);
+			drain(s);
+			continue;
+		}
+		if (off >= len || out->close)
+			break;
+	}
+	if (from_pend) {
+		buf_consume(&s->pend, off);
+	} else if (off < len && !out->close) {
+		if (buf_append(&s->pend, data + off, len - off) < 0)
+			panic("smtp: pending input over its bound");
+	}
+	if (s->pend.len == 0)
+		buf_free(&s->pend);
+	flush_replies(s);
+	if (s->closing)
+		return;
+	if (out->close) {
+		if (s->wbuf == NULL && !s->waiting)
+			begin_close(s);
+		else
+			uv_read_stop((uv_stream_t *)&s->tcp);
+		return;
+	}
+	/* Read more only when it can be consumed at once, and while the
+	 * client reads its replies. */
+	if (s->waiting || s->pend.len > 0 ||
+	    (s->wbuf != NULL && out->reply.len > WRITE_BACKLOG_MAX)) {
+		if (s->reading) {
+			uv_read_stop((uv_stream_t *)&s->tcp);
+			s->reading = 0;
+		}
+	} else if (!s->reading) {
+		s->reading = 1;
+		uv_read_start((uv_stream_t *)&s->tcp, alloc_cb, read_cb);
+	}
+	arm_timer(s);
+}
+
+static void
+alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+	struct smtp_session *s = h->data;
+	struct smtp_server *srv = s->srv;
+
+	/* One buffer for every session: read_cb consumes it or copies the
+	 * rest into the session's pending input before returning. */
+	if (srv->read_buf_busy) {
+		b->base = NULL;
+		b->len = 0;
+		return;
+	}
+	srv->read_buf_busy = 1;
+	b->base = srv->read_buf;
+	b->len = SMTP_READ_BUF;
+}
+
+static void
+read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b)
+{
+	struct smtp_session *s = stream->data;
+
+	if (b->base == s->srv->read_buf)
+		s->srv->read_buf_busy = 0;
+	if (nread == 0 || s->closing)
+		return;
+	if (nread < 0) {
+		/* The client went away (or the connection broke). */
+		smtp_proto_eof(s->p);
+		drain(s);
+		if (!s->waiting)
+			begin_close(s);
+		else if (s->reading) {
+			uv_read_stop(stream);
+			s->reading = 0;
+		}
+		return;
+	}
+	pump(s, b->base, (size_t)nread);
+}
+
+static void
+timer_fired(uv_timer_t *t)
+{
+	struct smtp_session *s = t->data;
+
+	if (s->waiting) {
+		arm_timer(s); /* our own slowness is not the client's */
+		return;
+	}
+	smtp_proto_timeout(s->p);
+	drain(s);
+	pump(s, NULL, 0);
+}
+
+static void
+arm_timer(struct smtp_session *s)
+{
+	uint64_t ms;
+
+	if (s->closing)
+		return;
+	if (smtp_proto_refusing(s->p))
+		ms = 10000; /* RFC 7504: keep a refused client only briefly */
+	else if (smtp_proto_in_data(s->p))
+		ms = s->set->data_timeout_ms;
+	else
+		ms = s->set->command_timeout_ms;
+	uv_timer_start(&s->timer, timer_fired, ms, 0);
+}
+
+/* ----------------------------------------------------------- lifecycle */
+
+static enum smtp_greet
+greeting(struct smtp_session *s, const char **text)
+{
+	struct smtp_server *srv = s->srv;
+	unsigned n;
+
+	*text = NULL;
+	if (srv->stopping)
+		return SMTP_GREET_SHUTDOWN;
+	if (srv->nsessions > s->set->max_sessions) {
+		log_warnx("connection limit of %u sessions reached; refused "
+		    "[%s]", s->set->max_sessions, s->peer_str);
+		return SMTP_GREET_BUSY;
+	}
+	n = smtp_server_client_inc(srv, &s->peer);
+	s->counted = 1;
+	if (n > s->set->max_per_client) {
+		log_warnx("[%s]: %u sessions from this client, limit %u",
+		    s->peer_str, n, s->set->max_per_client);
+		*text = "Error: too many connections from your address";
+		return SMTP_GREET_BUSY;
+	}
+	lookup_client(srv->lookup, &s->peer, &s->client);
+	if (s->client.access == LOOKUP_ACCESS_REJECT) {
+		*text = s->client.text[0] ? s->client.text :
+		    "Error: access denied";
+		return SMTP_GREET_REJECT;
+	}
+	if (!s->set->accept_mail)
+		return SMTP_GREET_NOMAIL;
+	return SMTP_GREET_OK;
+}
+
+void
+smtp_session_accept(struct smtp_server *srv, uv_stream_t *listener)
+{
+	struct smtp_session *s = xcalloc(1, sizeof(*s));
+	struct sockaddr_storage ss;
+	struct smtp_client cl;
+	struct smtp_proto_conf pc;
+	const char *text = NULL;
+	enum smtp_greet how;
+	int len = sizeof(ss);
+
+	uv_tcp_init(srv->loop, &s->tcp);
+	uv_timer_init(srv->loop, &s->timer);
+	s->tcp.data = s->timer.data = s;
+	s->srv = srv;
+	s->refs = 2; /* the two handles */
+	s->set = srv->set;
+	s->set->refs++;
+	buf_init(&s->pend, PEND_MAX);
+	s->next = srv->sessions;
+	if (srv->sessions)
+		srv->sessions->prev = s;
+	srv->sessions = s;
+	srv->nsessions++;
+	if (uv_accept(listener, (uv_stream_t *)&s->tcp) < 0 ||
+	    uv_tcp_getpeername(&s->tcp, (struct sockaddr *)&ss, &len) < 0 ||
+	    netaddr_from_sockaddr((struct sockaddr *)&ss, &s->peer) < 0) {
+		memset(&cl, 0, sizeof(cl));
+		s->p = smtp_proto_new(&s->set->pconf, &cl);
+		begin_close(s);
+		return;
+	}
+	netaddr_format(&s->peer, s->peer_str, sizeof(s->peer_str));
+	s->port = ntohs(ss.ss_family == AF_INET ?
+	    ((struct sockaddr_in *)&ss)->sin_port :
+	    ((struct sockaddr_in6 *)&ss)->sin6_port);
+	uv_tcp_nodelay(&s->tcp, 1);
+	log_info("connect from unknown[%s]:%d", s->peer_str, s->port);
+	memset(&cl, 0, sizeof(cl));
+	snprintf(cl.addr, sizeof(cl.addr), "%s", s->peer_str);
+	snprintf(cl.name, sizeof(cl.name), "unknown");
+	pc = s->set->pconf;
+	if (netlist_match(&s->set->eol_exempt, &s->peer))
+		pc.strict_eol = 0;
+	s->p = smtp_proto_new(&pc, &cl);
+	how = greeting(s, &text);
+	smtp_proto_greet(s->p, how, text);
+	drain(s);
+	pump(s, NULL, 0);
+}
+
+void
+smtp_session_shutdown(struct smtp_session *s)
+{
+	if (s->closing)
+		return;
+	smtp_proto_shutdown(s->p);
+	drain(s);
+	if (!s->waiting)
+		pump(s, NULL, 0);
+}
+
+struct smtp_session *
+smtp_session_next(const struct smtp_session *s)
+{
+	return s->next;
+}

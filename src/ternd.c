@@ -1,0 +1,306 @@
+/*
+ * ternd - the tern mail server.
+ *
+ * Loads the configuration (or runs on built-in defaults), recovers the
+ * queue, starts the SMTP listeners and the delivery scheduler, and runs
+ * the event loop.  SIGTERM/SIGINT stop gracefully; SIGHUP reloads the
+ * configuration and the lookup tables.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "common/log.h"
+#include "common/xmem.h"
+#include "conf/conf.h"
+#include "deliver/local.h"
+#include "lookup/lookup.h"
+#include "queue/queue.h"
+#include "queue/sched.h"
+#include "queue/store.h"
+#include "smtp/smtp_server.h"
+
+#define STOP_GRACE_MS 30000
+
+struct ternd {
+	uv_loop_t *loop;
+	const char *conf_path;
+	struct conf *conf;
+	struct lookup *lookup;
+	struct queue *queue;
+	struct local_agent *local;
+	struct sched *sched;
+	struct smtp_server *smtp;
+	uv_signal_t sig_term, sig_int, sig_hup;
+	uv_timer_t stop_timer;
+	uint64_t stop_started;
+	int stopping;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: ternd [-dnstv] [-f file]\n"
+	    "  -f file  configuration file (default: built-in defaults only)\n"
+	    "  -n       print the effective configuration and exit\n"
+	    "  -t       check the configuration and tables, then exit\n"
+	    "  -s       log to syslog (mail facility) instead of stderr\n"
+	    "  -d       detach and log to syslog\n"
+	    "  -v       verbose logging\n");
+	exit(2);
+}
+
+static void
+queue_params_from(const struct conf *c, struct queue_params *qp)
+{
+	qp->minfree = c->queue_minfree;
+}
+
+static void
+sched_params_from(const struct conf *c, struct sched_params *sp)
+{
+	sp->concurrency = (unsigned)c->delivery_concurrency;
+	sp->lifetime_ms = c->maximal_queue_lifetime;
+	sp->min_backoff_ms = c->minimal_backoff_time;
+	sp->max_backoff_ms = c->maximal_backoff_time;
+}
+
+static void
+reload(struct ternd *t)
+{
+	struct conf *c;
+	struct lookup *lk;
+	struct queue_params qp;
+	struct sched_params sp;
+	char err[512];
+
+	if ((c = conf_load(t->conf_path, err, sizeof(err))) == NULL) {
+		log_warnx("reload: %s; keeping the running configuration",
+		    err);
+		return;
+	}
+	if ((lk = lookup_new(c, err, sizeof(err))) == NULL) {
+		log_warnx("reload: %s; keeping the running configuration",
+		    err);
+		conf_free(c);
+		return;
+	}
+	if (strcmp(c->spool_directory, t->conf->spool_directory) != 0)
+		log_warnx("reload: spool_directory changes take effect after "
+		    "a restart");
+	queue_params_from(c, &qp);
+	queue_set_params(t->queue, &qp);
+	smtp_server_reload(t->smtp, c, lk);
+	sched_set_lookup(t->sched, lk);
+	sched_params_from(c, &sp);
+	sched_set_params(t->sched, &sp);
+	lookup_free(t->lookup);
+	t->lookup = lk;
+	conf_free(t->conf);
+	t->conf = c;
+	log_info("reloaded configuration%s%s", c->file ? " from " : "",
+	    c->file ? c->file : "");
+}
+
+static void
+stop_poll(uv_timer_t *timer)
+{
+	struct ternd *t = timer->data;
+	unsigned busy = sched_active(t->sched) +
+	    queue_commits_in_flight(t->queue);
+
+	if (busy == 0 || uv_now(t->loop) - t->stop_started > STOP_GRACE_MS) {
+		if (busy)
+			log_warnx("stopping with %u deliveries unfinished; "
+			    "they will be retried", busy);
+		uv_timer_stop(timer);
+		uv_stop(t->loop);
+	}
+}
+
+static void
+smtp_stopped(void *arg)
+{
+	struct ternd *t = arg;
+
+	sched_stop(t->sched);
+	uv_timer_start(&t->stop_timer, stop_poll, 0, 20);
+}
+
+static void
+on_signal(uv_signal_t *h, int signum)
+{
+	struct ternd *t = h->data;
+
+	if (signum == SIGHUP) {
+		reload(t);
+		return;
+	}
+	if (t->stopping)
+		return;
+	t->stopping = 1;
+	log_info("stopping (signal %d)", signum);
+	t->stop_started = uv_now(t->loop);
+	smtp_server_stop(t->smtp, smtp_stopped, t);
+}
+
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void
+detach(void)
+{
+	int fd;
+
+	switch (fork()) {
+	case -1:
+		fatal("fork");
+	case 0:
+		break;
+	default:
+		_exit(0);
+	}
+	if (setsid() < 0)
+		fatal("setsid");
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
+static void
+close_walk(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ternd t;
+	struct queue_store *store;
+	struct queue_params qp;
+	struct sched_params sp;
+	char err[512], pool[16];
+	int ch, print = 0, check = 0, use_syslog = 0, daemonize = 0,
+	    verbose = 0;
+
+	memset(&t, 0, sizeof(t));
+	while ((ch = getopt(argc, argv, "df:hnstv")) != -1) {
+		switch (ch) {
+		case 'd':
+			daemonize = use_syslog = 1;
+			break;
+		case 'f':
+			t.conf_path = optarg;
+			break;
+		case 'n':
+			print = 1;
+			break;
+		case 's':
+			use_syslog = 1;
+			break;
+		case 't':
+			check = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("ternd", 0, verbose);
+	if ((t.conf = conf_load(t.conf_path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "ternd: %s\n", err);
+		return 1;
+	}
+	if (print) {
+		conf_print(t.conf, stdout);
+		return 0;
+	}
+	if ((t.lookup = lookup_new(t.conf, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "ternd: %s\n", err);
+		return 1;
+	}
+	if (check) {
+		lookup_free(t.lookup);
+		conf_free(t.conf);
+		return 0;
+	}
+	if (daemonize)
+		detach();
+	log_init("ternd", use_syslog, verbose);
+	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
+	/* Commits and deliveries each wait for the disk in a worker thread:
+	 * enough threads that they overlap, so their syncs are shared. */
+	snprintf(pool, sizeof(pool), "%llu",
+	    (unsigned long long)t.conf->delivery_concurrency + 32);
+	setenv("UV_THREADPOOL_SIZE", pool, 0);
+
+	t.loop = uv_default_loop();
+	if ((store = store_spool_new(t.loop, t.conf->spool_directory, err,
+	    sizeof(err))) == NULL)
+		fatalx("spool: %s", err);
+	queue_params_from(t.conf, &qp);
+	t.queue = queue_new(t.loop, store, &qp);
+	t.local = local_new(t.loop, t.conf->myhostname);
+	sched_params_from(t.conf, &sp);
+	t.sched = sched_new(t.queue, t.local, t.lookup, &sp);
+	if (queue_recover(t.queue) < 0)
+		fatal("queue: recovery failed");
+	t.smtp = smtp_server_new(t.loop, t.conf, t.queue, t.lookup);
+	if (smtp_server_listen(t.smtp, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+
+	uv_signal_init(t.loop, &t.sig_term);
+	uv_signal_init(t.loop, &t.sig_int);
+	uv_signal_init(t.loop, &t.sig_hup);
+	t.sig_term.data = t.sig_int.data = t.sig_hup.data = &t;
+	uv_signal_start(&t.sig_term, on_signal, SIGTERM);
+	uv_signal_start(&t.sig_int, on_signal, SIGINT);
+	uv_signal_start(&t.sig_hup, on_signal, SIGHUP);
+	uv_timer_init(t.loop, &t.stop_timer);
+	t.stop_timer.data = &t;
+	log_info("ternd started%s%s; spool %s, mail %s",
+	    t.conf->file ? " with " : " with built-in defaults",
+	    t.conf->file ? t.conf->file : "", t.conf->spool_directory,
+	    t.conf->mail_directory);
+
+	uv_run(t.loop, UV_RUN_DEFAULT);
+
+	smtp_server_free(t.smtp);
+	sched_free(t.sched);
+	local_free(t.local);
+	queue_free(t.queue);
+	uv_walk(t.loop, close_walk, NULL);
+	uv_run(t.loop, UV_RUN_DEFAULT);
+	uv_loop_close(t.loop);
+	lookup_free(t.lookup);
+	conf_free(t.conf);
+	log_info("ternd stopped");
+	return 0;
+}
