@@ -82,19 +82,17 @@ reload(struct ternd *t)
 	char err[512];
 
 	if ((c = conf_load(t->conf_path, err, sizeof(err))) == NULL) {
-		log_warnx("reload: %s; keeping the running configuration",
-		    err);
+		log_warnx("reload: %s; keeping the running configuration", err);
 		return;
 	}
 	if ((lk = lookup_new(c, err, sizeof(err))) == NULL) {
-		log_warnx("reload: %s; keeping the running configuration",
-		    err);
+		log_warnx("reload: %s; keeping the running configuration", err);
 		conf_free(c);
 		return;
 	}
 	if (strcmp(c->spool_directory, t->conf->spool_directory) != 0)
 		log_warnx("reload: spool_directory changes take effect after "
-		    "a restart");
+		          "a restart");
 	queue_params_from(c, &qp);
 	queue_set_params(t->queue, &qp);
 	smtp_server_reload(t->smtp, c, lk);
@@ -113,13 +111,14 @@ static void
 stop_poll(uv_timer_t *timer)
 {
 	struct ternd *t = timer->data;
-	unsigned busy = sched_active(t->sched) +
-	    queue_commits_in_flight(t->queue);
+	unsigned busy =
+	    sched_active(t->sched) + queue_commits_in_flight(t->queue);
 
 	if (busy == 0 || uv_now(t->loop) - t->stop_started > STOP_GRACE_MS) {
 		if (busy)
 			log_warnx("stopping with %u deliveries unfinished; "
-			    "they will be retried", busy);
+			          "they will be retried",
+			    busy);
 		uv_timer_stop(timer);
 		uv_stop(t->loop);
 	}
@@ -203,7 +202,7 @@ main(int argc, char **argv)
 	struct sched_params sp;
 	char err[512], pool[16];
 	int ch, print = 0, check = 0, use_syslog = 0, daemonize = 0,
-	    verbose = 0;
+	        verbose = 0;
 
 	memset(&t, 0, sizeof(t));
 	while ((ch = getopt(argc, argv, "df:hnstv")) != -1) {
@@ -262,8 +261,8 @@ main(int argc, char **argv)
 	setenv("UV_THREADPOOL_SIZE", pool, 0);
 
 	t.loop = uv_default_loop();
-	if ((store = store_spool_new(t.loop, t.conf->spool_directory, err,
-	    sizeof(err))) == NULL)
+	if ((store = store_spool_new(
+	         t.loop, t.conf->spool_directory, err, sizeof(err))) == NULL)
 		fatalx("spool: %s", err);
 	queue_params_from(t.conf, &qp);
 	t.queue = queue_new(t.loop, store, &qp);

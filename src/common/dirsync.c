@@ -113,8 +113,7 @@ start(struct dir *d)
 }
 
 void
-dirsync_request(struct dirsync *ds, const char *path, dirsync_cb cb,
-    void *arg)
+dirsync_request(struct dirsync *ds, const char *path, dirsync_cb cb, void *arg)
 {
 	struct dir *d;
 	struct waiter *w = xmalloc(sizeof(*w));

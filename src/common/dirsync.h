@@ -25,8 +25,8 @@ typedef void (*dirsync_cb)(void *arg, int status); /* 0 or -errno */
 struct dirsync *dirsync_new(uv_loop_t *loop);
 /* Free; requests still pending are completed first (it runs the loop). */
 void dirsync_free(struct dirsync *ds);
-void dirsync_request(struct dirsync *ds, const char *dir, dirsync_cb cb,
-    void *arg);
+void
+dirsync_request(struct dirsync *ds, const char *dir, dirsync_cb cb, void *arg);
 /* Requests not yet completed. */
 size_t dirsync_pending(const struct dirsync *ds);
 

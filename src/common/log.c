@@ -60,14 +60,14 @@ vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 	errno = saved;
 }
 
-#define LOGFN(name, pri, with_errno)                                         \
-	void name(const char *fmt, ...)                                     \
-	{                                                                    \
-		va_list ap;                                                  \
-		const char *e = with_errno ? strerror(errno) : NULL;        \
-		va_start(ap, fmt);                                           \
-		vlog(pri, fmt, ap, e);                                       \
-		va_end(ap);                                                  \
+#define LOGFN(name, pri, with_errno) \
+	void name(const char *fmt, ...) \
+	{ \
+		va_list ap; \
+		const char *e = with_errno ? strerror(errno) : NULL; \
+		va_start(ap, fmt); \
+		vlog(pri, fmt, ap, e); \
+		va_end(ap); \
 	}
 
 LOGFN(log_warn, LOG_WARNING, 1)

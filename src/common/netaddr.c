@@ -59,8 +59,8 @@ netaddr_parse(const char *s, struct netaddr *out)
 int
 netaddr_from_sockaddr(const struct sockaddr *sa, struct netaddr *out)
 {
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0xff, 0xff};
+	static const uint8_t mapped[12] = {
+	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 	memset(out, 0, sizeof(*out));
 	if (sa->sa_family == AF_INET) {
@@ -72,7 +72,8 @@ netaddr_from_sockaddr(const struct sockaddr *sa, struct netaddr *out)
 		return 0;
 	}
 	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		const struct sockaddr_in6 *in6 =
+		    (const struct sockaddr_in6 *)sa;
 
 		if (memcmp(&in6->sin6_addr, mapped, 12) == 0) {
 			out->family = AF_INET;
@@ -135,8 +136,8 @@ netlist_parse(const char *s, struct netlist *out, char *err, size_t errsz)
 			continue;
 		}
 		if (netaddr_parse(words[i], &a) < 0) {
-			snprintf(err, errsz, "bad network address \"%s\"",
-			    words[i]);
+			snprintf(
+			    err, errsz, "bad network address \"%s\"", words[i]);
 			str_free_list(words);
 			netlist_free(out);
 			return -1;

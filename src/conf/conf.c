@@ -11,7 +11,7 @@
 #include "../common/strutil.h"
 #include "../common/xmem.h"
 
-#define CONF_DECL(name, type, def, nofile, min, max, choices, doc)           \
+#define CONF_DECL(name, type, def, nofile, min, max, choices, doc) \
 	{#name, #type, def, nofile, min, max, choices, doc},
 const struct conf_decl conf_decls[CONF_NPARAMS] = {CONF_PARAMS(CONF_DECL)};
 
@@ -69,68 +69,68 @@ check_choice(const struct conf_decl *d, const char *v, char *err, size_t errsz)
 }
 
 /* Each setter parses text into the field; the X-macro dispatches by type. */
-#define SET_STR(field)                                                        \
-	do {                                                                  \
-		if (d->max && strlen(value) > d->max) {                       \
+#define SET_STR(field) \
+	do { \
+		if (d->max && strlen(value) > d->max) { \
 			snprintf(err, errsz, "%s: longer than %llu", d->name, \
-			    (unsigned long long)d->max);                      \
-			return -1;                                            \
-		}                                                             \
-		free(c->field);                                               \
-		c->field = xstrdup(value);                                    \
+			    (unsigned long long)d->max); \
+			return -1; \
+		} \
+		free(c->field); \
+		c->field = xstrdup(value); \
 	} while (0)
-#define SET_PATH(field)                                                       \
-	do {                                                                  \
-		free(c->field);                                               \
-		c->field = absolute_path(value);                              \
-		value = c->field;                                             \
+#define SET_PATH(field) \
+	do { \
+		free(c->field); \
+		c->field = absolute_path(value); \
+		value = c->field; \
 	} while (0)
-#define SET_ENUM(field)                                                       \
-	do {                                                                  \
-		if (check_choice(d, value, err, errsz) < 0)                   \
-			return -1;                                            \
-		free(c->field);                                               \
-		c->field = xstrdup(value);                                    \
+#define SET_ENUM(field) \
+	do { \
+		if (check_choice(d, value, err, errsz) < 0) \
+			return -1; \
+		free(c->field); \
+		c->field = xstrdup(value); \
 	} while (0)
-#define SET_LIST(field)                                                       \
-	do {                                                                  \
-		list_free(&c->field);                                         \
-		c->field.v = str_split_list(value, &c->field.n);              \
+#define SET_LIST(field) \
+	do { \
+		list_free(&c->field); \
+		c->field.v = str_split_list(value, &c->field.n); \
 	} while (0)
-#define SET_NETS(field)                                                       \
-	do {                                                                  \
-		struct netlist nl;                                            \
-		char why[128];                                                \
-		if (netlist_parse(value, &nl, why, sizeof(why)) < 0) {        \
-			snprintf(err, errsz, "%s: %s", d->name, why);         \
-			return -1;                                            \
-		}                                                             \
-		netlist_free(&c->field);                                      \
-		c->field = nl;                                                \
+#define SET_NETS(field) \
+	do { \
+		struct netlist nl; \
+		char why[128]; \
+		if (netlist_parse(value, &nl, why, sizeof(why)) < 0) { \
+			snprintf(err, errsz, "%s: %s", d->name, why); \
+			return -1; \
+		} \
+		netlist_free(&c->field); \
+		c->field = nl; \
 	} while (0)
-#define SET_NUM(field, parse, what)                                           \
-	do {                                                                  \
-		uint64_t v;                                                   \
-		if (parse(value, &v) < 0) {                                   \
-			snprintf(err, errsz, "%s: expected %s", d->name,      \
-			    what);                                            \
-			return -1;                                            \
-		}                                                             \
-		if (check_range(d, v, err, errsz) < 0)                        \
-			return -1;                                            \
-		c->field = v;                                                 \
+#define SET_NUM(field, parse, what) \
+	do { \
+		uint64_t v; \
+		if (parse(value, &v) < 0) { \
+			snprintf( \
+			    err, errsz, "%s: expected %s", d->name, what); \
+			return -1; \
+		} \
+		if (check_range(d, v, err, errsz) < 0) \
+			return -1; \
+		c->field = v; \
 	} while (0)
 #define SET_INT(field) SET_NUM(field, parse_int, "a number")
 #define SET_SIZE(field) SET_NUM(field, str_parse_size, "a size (e.g. 10m)")
-#define SET_TIME(field)                                                       \
+#define SET_TIME(field) \
 	SET_NUM(field, str_parse_duration_ms, "a duration (e.g. 30s, 5m)")
-#define SET_BOOL(field)                                                       \
-	do {                                                                  \
-		if (str_parse_bool(value, &c->field) < 0) {                   \
-			snprintf(err, errsz, "%s: expected yes or no",        \
-			    d->name);                                         \
-			return -1;                                            \
-		}                                                             \
+#define SET_BOOL(field) \
+	do { \
+		if (str_parse_bool(value, &c->field) < 0) { \
+			snprintf( \
+			    err, errsz, "%s: expected yes or no", d->name); \
+			return -1; \
+		} \
 	} while (0)
 
 static int
@@ -139,9 +139,9 @@ parse_int(const char *s, uint64_t *v)
 	return str_to_u64(s, strlen(s), v);
 }
 
-#define CONF_SET_CASE(name, type, def, nofile, min, max, choices, doc)       \
-	case CONF_P_##name:                                                   \
-		SET_##type(name);                                             \
+#define CONF_SET_CASE(name, type, def, nofile, min, max, choices, doc) \
+	case CONF_P_##name: \
+		SET_##type(name); \
 		break;
 
 static int
@@ -180,8 +180,8 @@ struct load_ctx {
 };
 
 static int
-conf_ini_handler(void *user, const char *section, const char *name,
-    const char *value)
+conf_ini_handler(
+    void *user, const char *section, const char *name, const char *value)
 {
 	struct load_ctx *lc = user;
 	char *joined;
@@ -196,8 +196,8 @@ conf_ini_handler(void *user, const char *section, const char *name,
 		if (strcmp(conf_decls[i].name, name) == 0)
 			break;
 	if (i == CONF_NPARAMS) {
-		snprintf(lc->err, sizeof(lc->err), "unknown parameter \"%s\"",
-		    name);
+		snprintf(
+		    lc->err, sizeof(lc->err), "unknown parameter \"%s\"", name);
 		return 0;
 	}
 	/* inih reports an indented continuation line as the same key again. */
@@ -276,8 +276,10 @@ conf_load(const char *path, char *err, size_t errsz)
 	for (i = 0; (size_t)i < c->mydestination.n; i++)
 		str_lower(c->mydestination.v[i]);
 	if (c->minimal_backoff_time > c->maximal_backoff_time) {
-		snprintf(err, errsz, "%s: minimal_backoff_time exceeds "
-		    "maximal_backoff_time", path ? path : "defaults");
+		snprintf(err, errsz,
+		    "%s: minimal_backoff_time exceeds "
+		    "maximal_backoff_time",
+		    path ? path : "defaults");
 		conf_free(c);
 		return NULL;
 	}
@@ -293,7 +295,7 @@ conf_load(const char *path, char *err, size_t errsz)
 #define CONF_FREE_SIZE(f)
 #define CONF_FREE_TIME(f)
 #define CONF_FREE_BOOL(f)
-#define CONF_FREE(name, type, def, nofile, min, max, choices, doc)           \
+#define CONF_FREE(name, type, def, nofile, min, max, choices, doc) \
 	CONF_FREE_##type(name)
 
 void

@@ -36,17 +36,17 @@ struct conf_list {
 #define CONF_FIELD_SIZE(n) uint64_t n;
 #define CONF_FIELD_TIME(n) uint64_t n;
 #define CONF_FIELD_BOOL(n) int n;
-#define CONF_FIELD(name, type, def, nofile, min, max, choices, doc)          \
+#define CONF_FIELD(name, type, def, nofile, min, max, choices, doc) \
 	CONF_FIELD_##type(name)
 
-#define CONF_INDEX(name, type, def, nofile, min, max, choices, doc)          \
+#define CONF_INDEX(name, type, def, nofile, min, max, choices, doc) \
 	CONF_P_##name,
 enum conf_param_index { CONF_PARAMS(CONF_INDEX) CONF_NPARAMS };
 
 struct conf {
 	CONF_PARAMS(CONF_FIELD)
 	char *raw[CONF_NPARAMS]; /* the text each value was parsed from */
-	char *file;		 /* NULL: built-in defaults only */
+	char *file;              /* NULL: built-in defaults only */
 };
 
 /*

@@ -69,15 +69,16 @@ trim(char *s)
 	while (*s == ' ' || *s == '\t')
 		s++;
 	end = s + strlen(s);
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t' ||
-	    end[-1] == '\r' || end[-1] == '\n'))
+	while (end > s &&
+	    (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' ||
+	        end[-1] == '\n'))
 		*--end = '\0';
 	return s;
 }
 
 static int
-table_add(struct table *t, char *line, const char *path, int lineno,
-    char *err, size_t errsz)
+table_add(struct table *t, char *line, const char *path, int lineno, char *err,
+    size_t errsz)
 {
 	char *key = line, *value;
 	size_t slot;
@@ -120,8 +121,8 @@ table_load(const char *path, char *err, size_t errsz)
 
 		lineno++;
 		if (strchr(line, '\n') == NULL && !feof(fp)) {
-			snprintf(err, errsz, "%s:%d: line longer than %d",
-			    path, lineno, TABLE_MAX_LINE);
+			snprintf(err, errsz, "%s:%d: line longer than %d", path,
+			    lineno, TABLE_MAX_LINE);
 			goto fail;
 		}
 		s = trim(line);
@@ -131,8 +132,10 @@ table_load(const char *path, char *err, size_t errsz)
 			char *joined;
 
 			if (t->n == 0) {
-				snprintf(err, errsz, "%s:%d: continuation "
-				    "line without an entry", path, lineno);
+				snprintf(err, errsz,
+				    "%s:%d: continuation "
+				    "line without an entry",
+				    path, lineno);
 				goto fail;
 			}
 			joined = xasprintf("%s %s", t->e[t->n - 1].value, s);
@@ -189,8 +192,8 @@ table_count(const struct table *t)
 }
 
 void
-table_entry(const struct table *t, size_t i, const char **key,
-    const char **value)
+table_entry(
+    const struct table *t, size_t i, const char **key, const char **value)
 {
 	*key = t->e[i].key;
 	*value = t->e[i].value;

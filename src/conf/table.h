@@ -29,7 +29,7 @@ void table_free(struct table *t);
 const char *table_get(const struct table *t, const char *key);
 size_t table_count(const struct table *t);
 /* Entry i (0 <= i < count) in file order. */
-void table_entry(const struct table *t, size_t i, const char **key,
-    const char **value);
+void table_entry(
+    const struct table *t, size_t i, const char **key, const char **value);
 
 #endif

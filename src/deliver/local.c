@@ -104,8 +104,8 @@ deliver_done(uv_work_t *w, int status)
 }
 
 void
-local_deliver(struct local_agent *la, const struct local_req *req,
-    local_cb cb, void *arg)
+local_deliver(
+    struct local_agent *la, const struct local_req *req, local_cb cb, void *arg)
 {
 	struct job *j = xcalloc(1, sizeof(*j));
 

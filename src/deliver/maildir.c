@@ -16,11 +16,13 @@ static void
 fail(struct maildir_delivery *d, int err, const char *what)
 {
 	/* A full disk or quota clears up; a path that cannot work does not. */
-	d->status = (err == ENOTDIR || err == ELOOP || err == ENAMETOOLONG) ?
-	    MAILDIR_PERMFAIL : MAILDIR_TEMPFAIL;
+	d->status = (err == ENOTDIR || err == ELOOP || err == ENAMETOOLONG)
+	    ? MAILDIR_PERMFAIL
+	    : MAILDIR_TEMPFAIL;
 	snprintf(d->dsn, sizeof(d->dsn), "%s",
-	    err == ENOSPC || err == EDQUOT ? "4.2.2" :
-	    d->status == MAILDIR_PERMFAIL ? "5.2.0" : "4.2.0");
+	    err == ENOSPC || err == EDQUOT      ? "4.2.2"
+	        : d->status == MAILDIR_PERMFAIL ? "5.2.0"
+	                                        : "4.2.0");
 	snprintf(d->error, sizeof(d->error), "%s: %s", what, strerror(err));
 }
 
@@ -43,7 +45,7 @@ mkdir_maildir(const char *dir)
 	}
 	for (i = 0; i < 4; i++) {
 		if ((size_t)snprintf(path, sizeof(path), "%s%s", dir,
-		    subs[i]) >= sizeof(path)) {
+		        subs[i]) >= sizeof(path)) {
 			errno = ENAMETOOLONG;
 			return -1;
 		}
@@ -187,13 +189,12 @@ maildir_deliver(struct maildir_delivery *d)
 		    (long long)hl + body);
 		snprintf(fin, sizeof(fin), "%s/%s", d->newdir, d->name);
 		/* Never replace an existing message of the same name. */
-		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, fin,
-		    RENAME_NOREPLACE) == 0)
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, fin, RENAME_NOREPLACE) ==
+		    0)
 			return;
 		if (errno != EEXIST)
 			break;
-		snprintf(base + strlen(base), sizeof(base) - strlen(base),
-		    "x");
+		snprintf(base + strlen(base), sizeof(base) - strlen(base), "x");
 	}
 	fail(d, errno, "rename into new/");
 	unlink(tmp);

@@ -29,18 +29,18 @@ enum maildir_status {
 
 struct maildir_delivery {
 	/* in */
-	int src_fd;		  /* the spool file, read with pread */
+	int src_fd;                /* the spool file, read with pread */
 	uint64_t src_off, src_len; /* the message text in it */
-	const char *dir;	  /* Maildir root */
-	const char *return_path;  /* sender, "" for <> */
-	const char *delivered_to; /* the recipient */
+	const char *dir;           /* Maildir root */
+	const char *return_path;   /* sender, "" for <> */
+	const char *delivered_to;  /* the recipient */
 	const char *hostname;
 	/* out */
 	enum maildir_status status;
-	char dsn[8];		  /* enhanced status code */
+	char dsn[8]; /* enhanced status code */
 	char error[256];
-	char newdir[PATH_MAX];	  /* to be synced by the caller */
-	char name[256];		  /* file name in new/ */
+	char newdir[PATH_MAX]; /* to be synced by the caller */
+	char name[256];        /* file name in new/ */
 };
 
 void maildir_deliver(struct maildir_delivery *d);

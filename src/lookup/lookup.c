@@ -76,8 +76,10 @@ load_access(struct lookup *lk, const char *path, char *err, size_t errsz)
 
 		table_entry(t, i, &key, &value);
 		if (netaddr_parse(key, &e->net) < 0) {
-			snprintf(err, errsz, "%s: \"%s\" is not an address or "
-			    "network", path, key);
+			snprintf(err, errsz,
+			    "%s: \"%s\" is not an address or "
+			    "network",
+			    path, key);
 			goto fail;
 		}
 		wl = strcspn(value, " \t");
@@ -93,8 +95,10 @@ load_access(struct lookup *lk, const char *path, char *err, size_t errsz)
 		else if (wl == 11 && str_ncaseeq(value, "reject_rcpt", 11))
 			e->access = LOOKUP_ACCESS_REJECT_RCPT;
 		else {
-			snprintf(err, errsz, "%s: %s: expected ok, relay, "
-			    "reject or reject_rcpt", path, key);
+			snprintf(err, errsz,
+			    "%s: %s: expected ok, relay, "
+			    "reject or reject_rcpt",
+			    path, key);
 			goto fail;
 		}
 		/* The text goes into a reply: printable ASCII only. */
@@ -117,21 +121,20 @@ lookup_new(const struct conf *c, char *err, size_t errsz)
 
 	lk->hostname = xstrdup(c->myhostname);
 	for (i = 0; i < c->mydestination.n; i++)
-		add_word(&lk->local_domains, &lk->nlocal,
-		    c->mydestination.v[i]);
+		add_word(
+		    &lk->local_domains, &lk->nlocal, c->mydestination.v[i]);
 	add_word(&lk->local_domains, &lk->nlocal, c->myhostname);
 	lk->mail_directory = xstrdup(c->mail_directory);
 	lk->delimiter = c->recipient_delimiter[0];
 	if (netlist_parse(c->raw[CONF_P_relay_networks], &lk->relay, nerr,
-	    sizeof(nerr)) < 0) {
+	        sizeof(nerr)) < 0) {
 		snprintf(err, errsz, "relay_networks: %s", nerr);
 		goto fail;
 	}
-	if (load_table(c->local_recipient_maps, &lk->local_users, err,
-	    errsz) < 0 ||
+	if (load_table(c->local_recipient_maps, &lk->local_users, err, errsz) <
+	        0 ||
 	    load_table(c->alias_maps, &lk->aliases, err, errsz) < 0 ||
-	    load_table(c->virtual_mailbox_maps, &lk->virtual, err, errsz) <
-		0 ||
+	    load_table(c->virtual_mailbox_maps, &lk->virtual, err, errsz) < 0 ||
 	    load_table(c->relocated_maps, &lk->relocated, err, errsz) < 0 ||
 	    load_access(lk, c->client_access_maps, err, errsz) < 0)
 		goto fail;
@@ -140,9 +143,10 @@ lookup_new(const struct conf *c, char *err, size_t errsz)
 
 		table_entry(lk->virtual, i, &key, &value);
 		if ((at = strrchr(key, '@')) == NULL || at[1] == '\0') {
-			snprintf(err, errsz, "%s: key \"%s\": expected "
-			    "user@domain or @domain", c->virtual_mailbox_maps,
-			    key);
+			snprintf(err, errsz,
+			    "%s: key \"%s\": expected "
+			    "user@domain or @domain",
+			    c->virtual_mailbox_maps, key);
 			goto fail;
 		}
 		if (value[0] == '\0') {
@@ -208,8 +212,8 @@ lookup_client(const struct lookup *lk, const struct netaddr *client,
 	}
 	out->may_relay = out->access == LOOKUP_ACCESS_RELAY ||
 	    (out->access != LOOKUP_ACCESS_REJECT &&
-		out->access != LOOKUP_ACCESS_REJECT_RCPT &&
-		netlist_match(&lk->relay, client));
+	        out->access != LOOKUP_ACCESS_REJECT_RCPT &&
+	        netlist_match(&lk->relay, client));
 }
 
 static int
@@ -245,8 +249,7 @@ lookup_mailbox_name_ok(const char *local)
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)local[i];
 
-		if (c <= 0x20 || c == 0x7f || c == '/' || c == '"' ||
-		    c == '\\')
+		if (c <= 0x20 || c == 0x7f || c == '/' || c == '"' || c == '\\')
 			return 0;
 	}
 	return 1;
@@ -254,8 +257,7 @@ lookup_mailbox_name_ok(const char *local)
 
 /* "user+detail" -> "user" (lowercased); a copy in dst. */
 static void
-base_local(const struct lookup *lk, const char *local, char *dst,
-    size_t dstsz)
+base_local(const struct lookup *lk, const char *local, char *dst, size_t dstsz)
 {
 	char *d;
 
@@ -266,9 +268,8 @@ base_local(const struct lookup *lk, const char *local, char *dst,
 		*d = '\0';
 }
 
-static void
-reply(struct lookup_reply *r, int code, const char *esc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static void reply(struct lookup_reply *r, int code, const char *esc,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void
 reply(struct lookup_reply *r, int code, const char *esc, const char *fmt, ...)
@@ -315,8 +316,8 @@ lookup_reply_free(struct lookup_reply *r)
  * too deep.
  */
 static int
-expand(const struct lookup *lk, const char *name, const char *value,
-    int depth, struct lookup_reply *r)
+expand(const struct lookup *lk, const char *name, const char *value, int depth,
+    struct lookup_reply *r)
 {
 	char **targets;
 	size_t n, i;
@@ -327,8 +328,7 @@ expand(const struct lookup *lk, const char *name, const char *value,
 	targets = str_split_list(value, &n);
 	for (i = 0; i < n && rc == 0; i++) {
 		char addr[600], base[128];
-		const char *t = targets[i], *at = strrchr(t, '@'),
-			   *sub;
+		const char *t = targets[i], *at = strrchr(t, '@'), *sub;
 
 		if (at == NULL)
 			snprintf(addr, sizeof(addr), "%s@%s", t,
@@ -337,8 +337,8 @@ expand(const struct lookup *lk, const char *name, const char *value,
 			snprintf(addr, sizeof(addr), "%s", t);
 		at = strrchr(addr, '@');
 		if (at && is_local_domain(lk, at + 1)) {
-			snprintf(base, sizeof(base), "%.*s",
-			    (int)(at - addr), addr);
+			snprintf(
+			    base, sizeof(base), "%.*s", (int)(at - addr), addr);
 			str_lower(base);
 			sub = table_get(lk->aliases, base);
 			if (sub && !str_caseeq(base, name)) {
@@ -383,8 +383,7 @@ relocated(const struct lookup *lk, const char *addr, const char *base,
 		    w[0]);
 		add_final(r, w[0]);
 	} else {
-		reply(r, 551, "5.1.6", "User not local; please try <%s>",
-		    w[0]);
+		reply(r, 551, "5.1.6", "User not local; please try <%s>", w[0]);
 	}
 	str_free_list(w);
 	return 1;
@@ -424,8 +423,10 @@ lookup_rcpt(const struct lookup *lk, const char *local, const char *domain,
 				if (expand(lk, base, v, 0, r) < 0 ||
 				    r->nfinal == 0) {
 					lookup_reply_free(r);
-					reply(r, 451, "4.3.0", "<%s>: alias "
-					    "expansion failed (loop?)", addr);
+					reply(r, 451, "4.3.0",
+					    "<%s>: alias "
+					    "expansion failed (loop?)",
+					    addr);
 					return;
 				}
 				r->code = 250;
@@ -435,13 +436,16 @@ lookup_rcpt(const struct lookup *lk, const char *local, const char *domain,
 			}
 		}
 		if (!lookup_mailbox_name_ok(base)) {
-			reply(r, 553, "5.1.3", "<%s>: Recipient address "
-			    "rejected: mailbox name not allowed", addr);
+			reply(r, 553, "5.1.3",
+			    "<%s>: Recipient address "
+			    "rejected: mailbox name not allowed",
+			    addr);
 			return;
 		}
 		if (lk->local_users && !str_caseeq(base, "postmaster") &&
 		    table_get(lk->local_users, base) == NULL) {
-			reply(r, 550, "5.1.1", "<%s>: Recipient address "
+			reply(r, 550, "5.1.1",
+			    "<%s>: Recipient address "
 			    "rejected: User unknown in local recipient table",
 			    addr);
 			return;
@@ -458,9 +462,11 @@ lookup_rcpt(const struct lookup *lk, const char *local, const char *domain,
 		    table_get(lk->virtual, key) == NULL) {
 			snprintf(key, sizeof(key), "@%s", domain);
 			if (table_get(lk->virtual, key) == NULL) {
-				reply(r, 550, "5.1.1", "<%s>: Recipient "
+				reply(r, 550, "5.1.1",
+				    "<%s>: Recipient "
 				    "address rejected: User unknown in virtual "
-				    "mailbox table", addr);
+				    "mailbox table",
+				    addr);
 				return;
 			}
 		}
@@ -492,8 +498,10 @@ lookup_vrfy(const struct lookup *lk, const char *local, const char *domain,
 	snprintf(addr, sizeof(addr), "%s@%s", local, d);
 	if (!is_local_domain(lk, d) && !is_virtual_domain(lk, d)) {
 		memset(r, 0, sizeof(*r));
-		reply(r, 252, "2.0.0", "<%s>: not local, cannot verify; "
-		    "will attempt delivery", addr);
+		reply(r, 252, "2.0.0",
+		    "<%s>: not local, cannot verify; "
+		    "will attempt delivery",
+		    addr);
 		return;
 	}
 	lookup_rcpt(lk, local, domain, 0, &none, r);
@@ -505,8 +513,8 @@ lookup_vrfy(const struct lookup *lk, const char *local, const char *domain,
 }
 
 void
-lookup_resolve(const struct lookup *lk, const char *addr,
-    struct lookup_dest *out)
+lookup_resolve(
+    const struct lookup *lk, const char *addr, struct lookup_dest *out)
 {
 	const char *at = strrchr(addr, '@'), *domain, *v;
 	char local[128], base[128], key[600];

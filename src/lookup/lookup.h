@@ -29,10 +29,10 @@
 struct lookup;
 
 enum lookup_access {
-	LOOKUP_ACCESS_DEFAULT,	   /* no table entry */
+	LOOKUP_ACCESS_DEFAULT, /* no table entry */
 	LOOKUP_ACCESS_OK,
-	LOOKUP_ACCESS_RELAY,	   /* may relay */
-	LOOKUP_ACCESS_REJECT,	   /* 554 at the greeting */
+	LOOKUP_ACCESS_RELAY,       /* may relay */
+	LOOKUP_ACCESS_REJECT,      /* 554 at the greeting */
 	LOOKUP_ACCESS_REJECT_RCPT, /* 554 5.7.1 at every RCPT */
 };
 
@@ -74,15 +74,14 @@ void lookup_client(const struct lookup *lk, const struct netaddr *client,
  * RCPT TO:<local@domain>.  domain "" means <postmaster>.  may_relay and
  * reject come from lookup_client for this session.
  */
-void lookup_rcpt(const struct lookup *lk, const char *local,
-    const char *domain, int may_relay, const struct lookup_client *cl,
-    struct lookup_reply *out);
+void lookup_rcpt(const struct lookup *lk, const char *local, const char *domain,
+    int may_relay, const struct lookup_client *cl, struct lookup_reply *out);
 /* VRFY in verify mode. */
-void lookup_vrfy(const struct lookup *lk, const char *local,
-    const char *domain, struct lookup_reply *out);
+void lookup_vrfy(const struct lookup *lk, const char *local, const char *domain,
+    struct lookup_reply *out);
 /* Where a final address ("local@domain") is delivered. */
-void lookup_resolve(const struct lookup *lk, const char *addr,
-    struct lookup_dest *out);
+void lookup_resolve(
+    const struct lookup *lk, const char *addr, struct lookup_dest *out);
 void lookup_reply_free(struct lookup_reply *r);
 
 /* Can this local part name a mailbox directory? */

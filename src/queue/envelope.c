@@ -42,8 +42,8 @@ envelope_add_rcpt(struct envelope *env, const char *addr, const char *orig,
 {
 	struct env_rcpt *r;
 
-	env->rcpt = xreallocarray(env->rcpt, env->nrcpt + 1,
-	    sizeof(*env->rcpt));
+	env->rcpt =
+	    xreallocarray(env->rcpt, env->nrcpt + 1, sizeof(*env->rcpt));
 	r = &env->rcpt[env->nrcpt++];
 	memset(r, 0, sizeof(*r));
 	r->addr = xstrdup(addr);
@@ -109,8 +109,8 @@ envelope_encode(const struct envelope *env, struct buf *out)
 	    put_str(out, REC_PROTOCOL, env->protocol) < 0 ||
 	    put_str(out, REC_SENDER, env->sender) < 0)
 		return -1;
-	n = snprintf(tmp, sizeof(tmp), "%d %d %d", env->body, env->ret,
-	    env->smtputf8);
+	n = snprintf(
+	    tmp, sizeof(tmp), "%d %d %d", env->body, env->ret, env->smtputf8);
 	if (put(out, REC_MAILPARAMS, tmp, (size_t)n) < 0 ||
 	    put_str(out, REC_ENVID, env->envid) < 0 ||
 	    put_str(out, REC_AUTH, env->auth) < 0)
@@ -166,7 +166,8 @@ get_rcpt(struct envelope *env, const unsigned char *v, size_t n)
 	if (env->nrcpt >= ENV_MAX_RCPT)
 		return -1;
 	for (i = 0; i < 4; i++) {
-		const char *z = i < 3 ? memchr(s, '\0', (size_t)(end - s)) : end;
+		const char *z =
+		    i < 3 ? memchr(s, '\0', (size_t)(end - s)) : end;
 
 		if (z == NULL)
 			return -1;
@@ -177,8 +178,7 @@ get_rcpt(struct envelope *env, const unsigned char *v, size_t n)
 			return -1;
 		s = z + (i < 3 ? 1 : 0);
 	}
-	if (len[0] == 0 || str_to_u64(f[3], len[3], &notify) < 0 ||
-	    notify > 15)
+	if (len[0] == 0 || str_to_u64(f[3], len[3], &notify) < 0 || notify > 15)
 		return -1;
 	for (i = 0; i < 3; i++) {
 		memcpy(tmp[i], f[i], len[i]);
@@ -189,8 +189,8 @@ get_rcpt(struct envelope *env, const unsigned char *v, size_t n)
 }
 
 int
-envelope_decode(const void *p, size_t n, struct envelope *env, char *err,
-    size_t errsz)
+envelope_decode(
+    const void *p, size_t n, struct envelope *env, char *err, size_t errsz)
 {
 	const unsigned char *s = p;
 	size_t off = 0;
@@ -244,8 +244,8 @@ envelope_decode(const void *p, size_t n, struct envelope *env, char *err,
 
 			if (len >= sizeof(tmp) ||
 			    (memcpy(tmp, v, len), tmp[len] = '\0',
-				sscanf(tmp, "%d %d %d", &env->body, &env->ret,
-				    &env->smtputf8) != 3) ||
+			        sscanf(tmp, "%d %d %d", &env->body, &env->ret,
+			            &env->smtputf8) != 3) ||
 			    env->body < 0 || env->body > 2 || env->ret < 0 ||
 			    env->ret > 2 || env->smtputf8 < 0 ||
 			    env->smtputf8 > 1)
@@ -265,7 +265,8 @@ envelope_decode(const void *p, size_t n, struct envelope *env, char *err,
 			ended = 1;
 			break;
 		default:
-			snprintf(err, errsz, "unknown record type 0x%02x", type);
+			snprintf(
+			    err, errsz, "unknown record type 0x%02x", type);
 			goto fail;
 		}
 		if (r < 0) {
@@ -274,16 +275,16 @@ envelope_decode(const void *p, size_t n, struct envelope *env, char *err,
 		}
 	}
 	if (!ended || off != n) {
-		snprintf(err, errsz, ended ? "data after the end record" :
-		    "no end record");
+		snprintf(err, errsz,
+		    ended ? "data after the end record" : "no end record");
 		goto fail;
 	}
 	if (env->nrcpt == 0 || env->sender == NULL) {
 		snprintf(err, errsz, "no sender or no recipients");
 		goto fail;
 	}
-#define DEFAULT_STR(f)                                                        \
-	if (env->f == NULL)                                                   \
+#define DEFAULT_STR(f) \
+	if (env->f == NULL) \
 		env->f = xstrdup("");
 	DEFAULT_STR(client_addr)
 	DEFAULT_STR(client_name)

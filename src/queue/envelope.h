@@ -27,7 +27,7 @@
 
 enum env_rcpt_state {
 	ENV_RCPT_PENDING,
-	ENV_RCPT_DONE,	 /* delivered */
+	ENV_RCPT_DONE,   /* delivered */
 	ENV_RCPT_FAILED, /* permanent failure, reported */
 };
 
@@ -62,15 +62,15 @@ struct envelope {
 void envelope_init(struct envelope *env);
 void envelope_free(struct envelope *env);
 /* Adds a recipient (strings copied). */
-void envelope_add_rcpt(struct envelope *env, const char *addr,
-    const char *orig, const char *orcpt, unsigned notify);
+void envelope_add_rcpt(struct envelope *env, const char *addr, const char *orig,
+    const char *orcpt, unsigned notify);
 /* Set a string field (copied; NULL means ""). */
 void envelope_set(char **field, const char *value);
 
 /* Append the records of env to out.  0, or -1 when out is full. */
 int envelope_encode(const struct envelope *env, struct buf *out);
 /* Decode exactly n octets.  0, or -1 with the reason in err. */
-int envelope_decode(const void *p, size_t n, struct envelope *env,
-    char *err, size_t errsz);
+int envelope_decode(
+    const void *p, size_t n, struct envelope *env, char *err, size_t errsz);
 
 #endif

@@ -196,8 +196,7 @@ heap_push(struct queue *q, struct queue_item *it)
 {
 	if (q->heap_len == q->heap_cap) {
 		q->heap_cap = q->heap_cap ? q->heap_cap * 2 : 64;
-		q->heap = xreallocarray(q->heap, q->heap_cap,
-		    sizeof(*q->heap));
+		q->heap = xreallocarray(q->heap, q->heap_cap, sizeof(*q->heap));
 	}
 	it->heap_idx = q->heap_len;
 	q->heap[q->heap_len++] = it;
@@ -265,8 +264,7 @@ arm_timer(struct queue *q)
 	delay = q->heap[0]->due - now_s();
 	if (delay < 0)
 		delay = 0;
-	uv_timer_start(&q->timer, timer_fired, (uint64_t)delay * 1000 + 10,
-	    0);
+	uv_timer_start(&q->timer, timer_fired, (uint64_t)delay * 1000 + 10, 0);
 }
 
 /* Put an unleased item where it belongs: ready, waiting, or gone. */
@@ -318,8 +316,8 @@ all_final(const struct queue_item *it)
 
 /* Adds an item; env's contents move into it. */
 static struct queue_item *
-item_add(struct queue *q, const char *id, struct envelope *env,
-    uint64_t data_len)
+item_add(
+    struct queue *q, const char *id, struct envelope *env, uint64_t data_len)
 {
 	struct queue_item *it = xcalloc(1, sizeof(*it));
 
@@ -481,8 +479,8 @@ committed(void *arg, int status)
 }
 
 void
-queue_msg_commit(struct queue_msg *m, struct envelope *env,
-    uint64_t data_len, queue_commit_cb cb, void *arg)
+queue_msg_commit(struct queue_msg *m, struct envelope *env, uint64_t data_len,
+    queue_commit_cb cb, void *arg)
 {
 	struct queue *q = m->q;
 
@@ -491,8 +489,8 @@ queue_msg_commit(struct queue_msg *m, struct envelope *env,
 	m->data_len = data_len;
 	m->cb = cb;
 	m->arg = arg;
-	q->store->ops->commit(q->store->ctx, m->id, m->fd, data_len, &m->env,
-	    committed, m);
+	q->store->ops->commit(
+	    q->store->ctx, m->id, m->fd, data_len, &m->env, committed, m);
 }
 
 void
@@ -581,16 +579,16 @@ queue_rcpt_failed(struct queue *q, struct queue_item *it, size_t i)
 }
 
 void
-queue_rcpt_deferred(struct queue *q, struct queue_item *it, size_t i,
-    int64_t next_try)
+queue_rcpt_deferred(
+    struct queue *q, struct queue_item *it, size_t i, int64_t next_try)
 {
 	struct env_rcpt *r = &it->env.rcpt[i];
 	char v[80];
 
 	r->attempts++;
 	r->next_try = next_try;
-	snprintf(v, sizeof(v), "%zu %" PRId64 " %" PRIu32, i, next_try,
-	    r->attempts);
+	snprintf(
+	    v, sizeof(v), "%zu %" PRId64 " %" PRIu32, i, next_try, r->attempts);
 	mark(q, it, SPOOL_ST_DEFERRED, v);
 }
 

@@ -48,7 +48,7 @@ struct queue_item {
 	char id[STORE_ID_LEN + 1];
 	struct envelope env;
 	uint64_t data_len;
-	int64_t due;  /* unix seconds: the next attempt */
+	int64_t due; /* unix seconds: the next attempt */
 	int leased;
 	/* private to queue.c */
 	size_t heap_idx;
@@ -96,13 +96,13 @@ void queue_set_ready_cb(struct queue *q, void (*cb)(void *arg), void *arg);
 struct queue_item *queue_claim(struct queue *q);
 void queue_rcpt_delivered(struct queue *q, struct queue_item *it, size_t i);
 void queue_rcpt_failed(struct queue *q, struct queue_item *it, size_t i);
-void queue_rcpt_deferred(struct queue *q, struct queue_item *it, size_t i,
-    int64_t next_try);
+void queue_rcpt_deferred(
+    struct queue *q, struct queue_item *it, size_t i, int64_t next_try);
 /* End the lease: removed if every recipient is final, else rescheduled. */
 void queue_release(struct queue *q, struct queue_item *it);
 /* Read-only fd of the text; *off is where it starts. */
-int queue_open_data(struct queue *q, const struct queue_item *it,
-    uint64_t *off);
+int
+queue_open_data(struct queue *q, const struct queue_item *it, uint64_t *off);
 /* Messages with pending recipients in domain (case-insensitive). */
 size_t queue_dest_count(const struct queue *q, const char *domain);
 

@@ -13,7 +13,7 @@
 struct run {
 	struct sched *s;
 	struct queue_item *it;
-	int fd;	     /* the message text, shared by its deliveries */
+	int fd; /* the message text, shared by its deliveries */
 	uint64_t off;
 	unsigned jobs; /* deliveries not yet reported */
 };
@@ -45,8 +45,8 @@ now_us(void)
 }
 
 static void
-log_outcome(const struct run *r, size_t i, const char *relay,
-    const char *dsn, const char *status, const char *text)
+log_outcome(const struct run *r, size_t i, const char *relay, const char *dsn,
+    const char *status, const char *text)
 {
 	const struct envelope *env = &r->it->env;
 	const struct env_rcpt *rc = &env->rcpt[i];
@@ -56,8 +56,9 @@ log_outcome(const struct run *r, size_t i, const char *relay,
 	if (strcmp(rc->orig, rc->addr) != 0)
 		snprintf(orig, sizeof(orig), ", orig_to=<%s>", rc->orig);
 	log_info("%s: to=<%s>%s, relay=%s, delay=%.2f, dsn=%s, status=%s "
-	    "(%s)", r->it->id, rc->addr, orig, relay, delay < 0 ? 0 : delay,
-	    dsn, status, text);
+	         "(%s)",
+	    r->it->id, rc->addr, orig, relay, delay < 0 ? 0 : delay, dsn,
+	    status, text);
 }
 
 /* A temporary failure: retry later, or fail if the message is too old. */
@@ -88,8 +89,8 @@ defer(struct sched *s, struct run *r, size_t i, const char *relay,
 		delay_ms = s->params.max_backoff_ms;
 	delay_ms += (uint64_t)random() % (delay_ms / 10 + 1);
 	log_outcome(r, i, relay, dsn, "deferred", text);
-	queue_rcpt_deferred(s->q, r->it, i,
-	    (now / 1000 + (int64_t)delay_ms + 999) / 1000);
+	queue_rcpt_deferred(
+	    s->q, r->it, i, (now / 1000 + (int64_t)delay_ms + 999) / 1000);
 }
 
 static void kick(void *arg);
@@ -181,8 +182,8 @@ start_run(struct sched *s, struct queue_item *it)
 		lookup_resolve(s->lk, rc->addr, &dest);
 		switch (dest.type) {
 		case LOOKUP_DEST_UNKNOWN:
-			log_outcome(r, i, "local", "5.1.1", "bounced",
-			    dest.error);
+			log_outcome(
+			    r, i, "local", "5.1.1", "bounced", dest.error);
 			queue_rcpt_failed(s->q, it, i);
 			break;
 		case LOOKUP_DEST_REMOTE:
@@ -193,8 +194,8 @@ start_run(struct sched *s, struct queue_item *it)
 			j = xcalloc(1, sizeof(*j));
 			j->run = r;
 			j->rcpt = i;
-			snprintf(j->maildir, sizeof(j->maildir), "%s",
-			    dest.path);
+			snprintf(
+			    j->maildir, sizeof(j->maildir), "%s", dest.path);
 			r->jobs++;
 			*s->pending_tail = j;
 			s->pending_tail = &j->next;

@@ -301,14 +301,13 @@ valid_id(const char *name)
 		return 0;
 	for (i = 0; i < SPOOL_ID_LEN; i++)
 		if (!((name[i] >= '0' && name[i] <= '9') ||
-		    (name[i] >= 'A' && name[i] <= 'Z')))
+		        (name[i] >= 'A' && name[i] <= 'Z')))
 			return 0;
 	return 1;
 }
 
 static int
-for_each_entry(int dirfd, void (*fn)(void *arg, const char *name),
-    void *arg)
+for_each_entry(int dirfd, void (*fn)(void *arg, const char *name), void *arg)
 {
 	DIR *d;
 	struct dirent *de;
@@ -369,7 +368,8 @@ scan_one(void *arg, const char *name)
 
 	if (!valid_id(name)) {
 		log_warnx("spool: queue/%s is not a queue file, moved to "
-		    "corrupt/", name);
+		          "corrupt/",
+		    name);
 		renameat(c->sp->queue_fd, name, c->sp->corrupt_fd, name);
 		return;
 	}
@@ -414,8 +414,7 @@ apply_status(struct envelope *env, int type, const char *v)
 
 /* Status records up to the first torn or invalid one (a crash mid-append). */
 static void
-load_status(int fd, off_t off, off_t end, struct envelope *env,
-    const char *id)
+load_status(int fd, off_t off, off_t end, struct envelope *env, const char *id)
 {
 	unsigned char hdr[5], crcb[4];
 	char value[MAX_STATUS_VALUE + 1];
@@ -437,8 +436,8 @@ load_status(int fd, off_t off, off_t end, struct envelope *env,
 			break;
 		value[len] = '\0';
 		if (apply_status(env, hdr[0], value) < 0)
-			log_warnx("spool: %s: ignoring a bad status record",
-			    id);
+			log_warnx(
+			    "spool: %s: ignoring a bad status record", id);
 		off += 9 + (off_t)len;
 	}
 	if (off != end)

@@ -48,7 +48,7 @@ struct spool;
 
 enum spool_status_type {
 	SPOOL_ST_DELIVERED = 'D', /* "idx" */
-	SPOOL_ST_FAILED = 'F',	  /* "idx" */
+	SPOOL_ST_FAILED = 'F',    /* "idx" */
 	SPOOL_ST_DEFERRED = 'Y',  /* "idx next_try attempts" */
 };
 
@@ -77,8 +77,8 @@ void spool_discard(struct spool *sp, const char *id, int fd);
 /* Remove everything under tmp/ (boot).  Returns the number removed. */
 int spool_clean_tmp(struct spool *sp);
 /* Call fn for each file name in queue/ (boot). */
-int spool_scan(struct spool *sp, void (*fn)(void *arg, const char *id),
-    void *arg);
+int
+spool_scan(struct spool *sp, void (*fn)(void *arg, const char *id), void *arg);
 /*
  * Read queue/<id>: header, envelope and status records (applied to the
  * recipients).  0; -1 with err when the file is not a valid message.

@@ -26,8 +26,8 @@
 #define STORE_ID_LEN SPOOL_ID_LEN
 
 typedef void (*store_commit_cb)(void *arg, int status);
-typedef void (*store_found_fn)(void *arg, const char *id,
-    struct envelope *env, uint64_t data_len);
+typedef void (*store_found_fn)(
+    void *arg, const char *id, struct envelope *env, uint64_t data_len);
 
 struct queue_store_ops {
 	/* A new message: returns a writable fd for its text, or -1. */
@@ -59,8 +59,8 @@ struct queue_store {
 };
 
 /* The local spool under dir.  NULL with err on failure. */
-struct queue_store *store_spool_new(uv_loop_t *loop, const char *dir,
-    char *err, size_t errsz);
+struct queue_store *
+store_spool_new(uv_loop_t *loop, const char *dir, char *err, size_t errsz);
 void store_free(struct queue_store *st);
 
 #endif

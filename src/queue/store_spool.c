@@ -50,8 +50,9 @@ commit_work(uv_work_t *w)
 {
 	struct commit_job *j = w->data;
 
-	j->err = spool_commit(j->ss->sp, j->id, j->fd, j->len, j->env) < 0 ?
-	    errno : 0;
+	j->err = spool_commit(j->ss->sp, j->id, j->fd, j->len, j->env) < 0
+	    ? errno
+	    : 0;
 }
 
 static void
@@ -147,14 +148,14 @@ ss_recover(void *ctx, store_found_fn fn, void *arg)
 	if (spool_scan(ss->sp, recover_one, &rc) < 0)
 		return -1;
 	log_info("spool: recovered %d message%s%s", rc.loaded,
-	    rc.loaded == 1 ? "" : "s", rc.bad ? ", some moved to corrupt/" :
-	    "");
+	    rc.loaded == 1 ? "" : "s",
+	    rc.bad ? ", some moved to corrupt/" : "");
 	return 0;
 }
 
 static int
-ss_mark(void *ctx, const char *id, enum spool_status_type type,
-    const char *value)
+ss_mark(
+    void *ctx, const char *id, enum spool_status_type type, const char *value)
 {
 	struct spool_store *ss = ctx;
 
@@ -206,16 +207,16 @@ ss_free(void *ctx)
 }
 
 static const struct queue_store_ops spool_ops = {
-	.create = ss_create,
-	.commit = ss_commit,
-	.discard = ss_discard,
-	.recover = ss_recover,
-	.mark = ss_mark,
-	.remove = ss_remove,
-	.open_data = ss_open_data,
-	.free_space = ss_free_space,
-	.busy = ss_busy,
-	.free = ss_free,
+    .create = ss_create,
+    .commit = ss_commit,
+    .discard = ss_discard,
+    .recover = ss_recover,
+    .mark = ss_mark,
+    .remove = ss_remove,
+    .open_data = ss_open_data,
+    .free_space = ss_free_space,
+    .busy = ss_busy,
+    .free = ss_free,
 };
 
 struct queue_store *

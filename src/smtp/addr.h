@@ -25,14 +25,14 @@
 struct mailbox {
 	char local[ADDR_LOCAL_MAX + 1];
 	char domain[ADDR_DOMAIN_MAX + 1]; /* "" for <> and <postmaster> */
-	int utf8;			  /* some octet >= 0x80 */
+	int utf8;                         /* some octet >= 0x80 */
 };
 
 enum addr_status {
 	ADDR_OK,
-	ADDR_NOT_PATH,	/* missing "<" or ">": a command syntax error */
-	ADDR_BAD,	/* bad local part or domain */
-	ADDR_TOO_LONG,	/* a length limit exceeded */
+	ADDR_NOT_PATH, /* missing "<" or ">": a command syntax error */
+	ADDR_BAD,      /* bad local part or domain */
+	ADDR_TOO_LONG, /* a length limit exceeded */
 };
 
 /*
@@ -41,12 +41,12 @@ enum addr_status {
  * empty).  "<postmaster>" (any case) gives local "postmaster", domain "".
  * A source route ("<@a,@b:x@y>") is accepted and ignored.
  */
-enum addr_status addr_parse_path(const char *s, size_t n, size_t *used,
-    struct mailbox *mb);
+enum addr_status
+addr_parse_path(const char *s, size_t n, size_t *used, struct mailbox *mb);
 
 /* Parse "local@domain" (no brackets) completely. */
-enum addr_status addr_parse_mailbox(const char *s, size_t n,
-    struct mailbox *mb);
+enum addr_status
+addr_parse_mailbox(const char *s, size_t n, struct mailbox *mb);
 
 /* Is d a syntactically valid domain (LDH labels, or U-labels)? */
 int addr_domain_valid(const char *d, size_t n);

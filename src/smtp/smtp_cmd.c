@@ -6,59 +6,59 @@
 #include "../common/strutil.h"
 
 const char *const smtp_verb_names[SMTP_V_COUNT] = {
-	[SMTP_V_UNKNOWN] = "unknown",
-	[SMTP_V_HELO] = "HELO",
-	[SMTP_V_EHLO] = "EHLO",
-	[SMTP_V_MAIL] = "MAIL",
-	[SMTP_V_RCPT] = "RCPT",
-	[SMTP_V_DATA] = "DATA",
-	[SMTP_V_BDAT] = "BDAT",
-	[SMTP_V_RSET] = "RSET",
-	[SMTP_V_NOOP] = "NOOP",
-	[SMTP_V_QUIT] = "QUIT",
-	[SMTP_V_VRFY] = "VRFY",
-	[SMTP_V_EXPN] = "EXPN",
-	[SMTP_V_HELP] = "HELP",
-	[SMTP_V_STARTTLS] = "STARTTLS",
-	[SMTP_V_AUTH] = "AUTH",
-	[SMTP_V_ETRN] = "ETRN",
-	[SMTP_V_ATRN] = "ATRN",
-	[SMTP_V_TURN] = "TURN",
-	[SMTP_V_SEND] = "SEND",
-	[SMTP_V_HTTP] = "HTTP",
+    [SMTP_V_UNKNOWN] = "unknown",
+    [SMTP_V_HELO] = "HELO",
+    [SMTP_V_EHLO] = "EHLO",
+    [SMTP_V_MAIL] = "MAIL",
+    [SMTP_V_RCPT] = "RCPT",
+    [SMTP_V_DATA] = "DATA",
+    [SMTP_V_BDAT] = "BDAT",
+    [SMTP_V_RSET] = "RSET",
+    [SMTP_V_NOOP] = "NOOP",
+    [SMTP_V_QUIT] = "QUIT",
+    [SMTP_V_VRFY] = "VRFY",
+    [SMTP_V_EXPN] = "EXPN",
+    [SMTP_V_HELP] = "HELP",
+    [SMTP_V_STARTTLS] = "STARTTLS",
+    [SMTP_V_AUTH] = "AUTH",
+    [SMTP_V_ETRN] = "ETRN",
+    [SMTP_V_ATRN] = "ATRN",
+    [SMTP_V_TURN] = "TURN",
+    [SMTP_V_SEND] = "SEND",
+    [SMTP_V_HTTP] = "HTTP",
 };
 
 static const struct {
 	const char *name;
 	enum smtp_verb verb;
 } verbs[] = {
-	{"HELO", SMTP_V_HELO},
-	{"EHLO", SMTP_V_EHLO},
-	{"MAIL", SMTP_V_MAIL},
-	{"RCPT", SMTP_V_RCPT},
-	{"DATA", SMTP_V_DATA},
-	{"BDAT", SMTP_V_BDAT},
-	{"RSET", SMTP_V_RSET},
-	{"NOOP", SMTP_V_NOOP},
-	{"QUIT", SMTP_V_QUIT},
-	{"VRFY", SMTP_V_VRFY},
-	{"EXPN", SMTP_V_EXPN},
-	{"HELP", SMTP_V_HELP},
-	{"STARTTLS", SMTP_V_STARTTLS},
-	{"AUTH", SMTP_V_AUTH},
-	{"ETRN", SMTP_V_ETRN},
-	{"ATRN", SMTP_V_ATRN},
-	{"TURN", SMTP_V_TURN},
-	{"SEND", SMTP_V_SEND},
-	{"SOML", SMTP_V_SEND},
-	{"SAML", SMTP_V_SEND},
-	{"GET", SMTP_V_HTTP},
-	{"POST", SMTP_V_HTTP},
-	{"HEAD", SMTP_V_HTTP},
-	{"PUT", SMTP_V_HTTP},
-	{"CONNECT", SMTP_V_HTTP},
-	{"OPTIONS", SMTP_V_HTTP},
-	{"USER", SMTP_V_HTTP},
+    {"HELO", SMTP_V_HELO},
+    {"EHLO", SMTP_V_EHLO},
+    {"MAIL", SMTP_V_MAIL},
+    {"RCPT", SMTP_V_RCPT},
+    {"DATA", SMTP_V_DATA},
+    {"BDAT", SMTP_V_BDAT},
+    {"RSET", SMTP_V_RSET},
+    {"NOOP", SMTP_V_NOOP},
+    {"QUIT", SMTP_V_QUIT},
+    {"VRFY", SMTP_V_VRFY},
+    {"EXPN", SMTP_V_EXPN},
+    {"HELP", SMTP_V_HELP},
+    {"STARTTLS", SMTP_V_STARTTLS},
+    {"AUTH", SMTP_V_AUTH},
+    {"ETRN", SMTP_V_ETRN},
+    {"ATRN", SMTP_V_ATRN},
+    {"TURN", SMTP_V_TURN},
+    {"SEND", SMTP_V_SEND},
+    {"SOML", SMTP_V_SEND},
+    {"SAML", SMTP_V_SEND},
+    {"GET", SMTP_V_HTTP},
+    {"POST", SMTP_V_HTTP},
+    {"HEAD", SMTP_V_HTTP},
+    {"PUT", SMTP_V_HTTP},
+    {"CONNECT", SMTP_V_HTTP},
+    {"OPTIONS", SMTP_V_HTTP},
+    {"USER", SMTP_V_HTTP},
 };
 
 void
@@ -115,7 +115,7 @@ xtext_valid(const char *s, size_t n)
 				char h = s[i + (size_t)k];
 
 				if (!((h >= '0' && h <= '9') ||
-				    (h >= 'A' && h <= 'F')))
+				        (h >= 'A' && h <= 'F')))
 					return 0;
 			}
 			i += 2;
@@ -139,8 +139,8 @@ struct param {
  * printable ASCII (RFC 5321 esmtp-value) except where SMTPUTF8 is in use.
  */
 static int
-next_param(const char **p, const char *end, struct param *pr,
-    struct smtp_err *err)
+next_param(
+    const char **p, const char *end, struct param *pr, struct smtp_err *err)
 {
 	const char *s = *p, *e, *eq;
 
@@ -165,9 +165,9 @@ next_param(const char **p, const char *end, struct param *pr,
 		char c = pr->kw[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-')) {
-			set_err(err, 501, "5.5.4", "Bad parameter syntax",
-			    NULL, 0);
+		        (c >= '0' && c <= '9') || c == '-')) {
+			set_err(
+			    err, 501, "5.5.4", "Bad parameter syntax", NULL, 0);
 			return -1;
 		}
 	}
@@ -177,8 +177,8 @@ next_param(const char **p, const char *end, struct param *pr,
 static int
 kw_is(const struct param *pr, const char *name)
 {
-	return pr->kwlen == strlen(name) && str_ncaseeq(pr->kw, name,
-	    pr->kwlen);
+	return pr->kwlen == strlen(name) &&
+	    str_ncaseeq(pr->kw, name, pr->kwlen);
 }
 
 static int
@@ -191,8 +191,8 @@ val_is(const struct param *pr, const char *name)
 static int
 bad_value(struct smtp_err *err, const struct param *pr)
 {
-	set_err(err, 501, "5.5.4", "Bad value for parameter", pr->kw,
-	    pr->kwlen);
+	set_err(
+	    err, 501, "5.5.4", "Bad value for parameter", pr->kw, pr->kwlen);
 	return -1;
 }
 
@@ -206,8 +206,8 @@ parse_prefix_path(const char *arg, size_t n, const char *prefix, int is_rcpt,
 {
 	size_t pl = strlen(prefix), used = 0, off;
 	enum addr_status st;
-	const char *syntax = is_rcpt ? "Syntax: RCPT TO:<address>" :
-	    "Syntax: MAIL FROM:<address>";
+	const char *syntax = is_rcpt ? "Syntax: RCPT TO:<address>"
+	                             : "Syntax: MAIL FROM:<address>";
 
 	if (n < pl || !str_ncaseeq(arg, prefix, pl)) {
 		set_err(err, 501, "5.5.4", syntax, NULL, 0);
@@ -225,13 +225,15 @@ parse_prefix_path(const char *arg, size_t n, const char *prefix, int is_rcpt,
 		return 0;
 	case ADDR_TOO_LONG:
 		set_err(err, 553, is_rcpt ? "5.1.3" : "5.1.7",
-		    is_rcpt ? "Recipient address too long" :
-			      "Sender address too long", NULL, 0);
+		    is_rcpt ? "Recipient address too long"
+		            : "Sender address too long",
+		    NULL, 0);
 		return 0;
 	case ADDR_BAD:
 		set_err(err, 553, is_rcpt ? "5.1.3" : "5.1.7",
-		    is_rcpt ? "Bad recipient address syntax" :
-			      "Bad sender address syntax", NULL, 0);
+		    is_rcpt ? "Bad recipient address syntax"
+		            : "Bad sender address syntax",
+		    NULL, 0);
 		return 0;
 	}
 	if (off + used < n && arg[off + used] != ' ') {
@@ -244,8 +246,7 @@ parse_prefix_path(const char *arg, size_t n, const char *prefix, int is_rcpt,
 static int
 dup_param(struct smtp_err *err, const struct param *pr)
 {
-	set_err(err, 501, "5.5.4", "Duplicate parameter", pr->kw,
-	    pr->kwlen);
+	set_err(err, 501, "5.5.4", "Duplicate parameter", pr->kw, pr->kwlen);
 	return -1;
 }
 
@@ -279,8 +280,8 @@ smtp_parse_mail(const char *arg, size_t n, struct mailbox *from,
 		else if (kw_is(&pr, "AUTH"))
 			bit = 32;
 		else {
-			set_err(err, 555, "5.5.4", "Unsupported option:",
-			    pr.kw, pr.kwlen);
+			set_err(err, 555, "5.5.4", "Unsupported option:", pr.kw,
+			    pr.kwlen);
 			return -1;
 		}
 		if (seen & bit)
@@ -332,8 +333,8 @@ smtp_parse_mail(const char *arg, size_t n, struct mailbox *from,
 			if (!pr.val || pr.vallen == 0 ||
 			    pr.vallen > SMTP_AUTH_PARAM_MAX ||
 			    !(xtext_valid(pr.val, pr.vallen) ||
-				(pr.vallen == 2 &&
-				    memcmp(pr.val, "<>", 2) == 0)))
+			        (pr.vallen == 2 &&
+			            memcmp(pr.val, "<>", 2) == 0)))
 				return bad_value(err, &pr);
 			memcpy(mp->auth, pr.val, pr.vallen);
 			mp->auth[pr.vallen] = '\0';
@@ -399,7 +400,7 @@ orcpt_valid(const char *s, size_t n)
 		char c = s[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-'))
+		        (c >= '0' && c <= '9') || c == '-'))
 			return 0;
 	}
 	return n > tl + 1 && xtext_valid(semi + 1, n - tl - 1);
@@ -440,8 +441,8 @@ smtp_parse_rcpt(const char *arg, size_t n, int smtputf8, struct mailbox *to,
 			memcpy(rp->orcpt, pr.val, pr.vallen);
 			rp->orcpt[pr.vallen] = '\0';
 		} else {
-			set_err(err, 555, "5.5.4", "Unsupported option:",
-			    pr.kw, pr.kwlen);
+			set_err(err, 555, "5.5.4", "Unsupported option:", pr.kw,
+			    pr.kwlen);
 			return -1;
 		}
 	}

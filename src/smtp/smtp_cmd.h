@@ -49,7 +49,7 @@ struct smtp_cmd {
 	enum smtp_verb verb;
 	const char *arg; /* after the verb and one space; not terminated */
 	size_t arglen;
-	int has_arg;	 /* anything but blanks after the verb */
+	int has_arg; /* anything but blanks after the verb */
 };
 
 struct smtp_err {
@@ -75,12 +75,12 @@ struct smtp_mail_params {
 	enum smtp_body body;
 	enum smtp_ret ret;
 	int smtputf8;
-	char envid[SMTP_ENVID_MAX + 1]; /* xtext as received */
+	char envid[SMTP_ENVID_MAX + 1];     /* xtext as received */
 	char auth[SMTP_AUTH_PARAM_MAX + 1]; /* AUTH= as received, or "" */
 };
 
 struct smtp_rcpt_params {
-	unsigned notify; /* SMTP_NOTIFY_*, 0 when absent */
+	unsigned notify;                /* SMTP_NOTIFY_*, 0 when absent */
 	char orcpt[SMTP_ORCPT_MAX + 1]; /* "addr-type;xtext" as received */
 };
 
@@ -93,8 +93,8 @@ void smtp_cmd_parse(const char *line, size_t n, struct smtp_cmd *cmd);
 int smtp_parse_mail(const char *arg, size_t n, struct mailbox *from,
     struct smtp_mail_params *mp, struct smtp_err *err);
 /* "TO:<path> params".  smtputf8: the transaction allows UTF-8. */
-int smtp_parse_rcpt(const char *arg, size_t n, int smtputf8,
-    struct mailbox *to, struct smtp_rcpt_params *rp, struct smtp_err *err);
+int smtp_parse_rcpt(const char *arg, size_t n, int smtputf8, struct mailbox *to,
+    struct smtp_rcpt_params *rp, struct smtp_err *err);
 /* "size [LAST]".  0 or -1 (the stream can no longer be parsed). */
 int smtp_parse_bdat(const char *arg, size_t n, uint64_t *size, int *last);
 

@@ -3,17 +3,17 @@
 #include <string.h>
 
 enum {
-	DS_LINE_START,	    /* after CRLF (or at the start): "." is special */
-	DS_SOFT_START,	    /* after a bare LF taken as a line end */
-	DS_TEXT,	    /* inside a line */
-	DS_CR,		    /* CR seen inside a line */
-	DS_DOT,		    /* "." at the start of a line */
-	DS_DOT_CR,	    /* "." CR at the start of a line */
+	DS_LINE_START, /* after CRLF (or at the start): "." is special */
+	DS_SOFT_START, /* after a bare LF taken as a line end */
+	DS_TEXT,       /* inside a line */
+	DS_CR,         /* CR seen inside a line */
+	DS_DOT,        /* "." at the start of a line */
+	DS_DOT_CR,     /* "." CR at the start of a line */
 };
 
 void
-smtp_data_init(struct smtp_data *d, uint64_t limit, uint64_t line_max,
-    int strict)
+smtp_data_init(
+    struct smtp_data *d, uint64_t limit, uint64_t line_max, int strict)
 {
 	memset(d, 0, sizeof(*d));
 	d->state = DS_LINE_START;
@@ -54,8 +54,8 @@ count_line(struct smtp_data *d, size_t n)
 }
 
 size_t
-smtp_data_feed(struct smtp_data *d, const char *in, size_t n,
-    struct buf *out, enum smtp_data_status *st)
+smtp_data_feed(struct smtp_data *d, const char *in, size_t n, struct buf *out,
+    enum smtp_data_status *st)
 {
 	size_t i = 0;
 
@@ -181,8 +181,7 @@ smtp_data_feed(struct smtp_data *d, const char *in, size_t n,
 }
 
 size_t
-smtp_data_chunk(struct smtp_data *d, const char *in, size_t n,
-    struct buf *out)
+smtp_data_chunk(struct smtp_data *d, const char *in, size_t n, struct buf *out)
 {
 	size_t take = n, i;
 

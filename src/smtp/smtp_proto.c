@@ -16,8 +16,8 @@
 #define LOG_MAX (64 * 1024)
 
 enum state {
-	ST_NEW,	   /* before the greeting */
-	ST_CMD,	   /* reading command lines */
+	ST_NEW,    /* before the greeting */
+	ST_CMD,    /* reading command lines */
 	ST_DATA,   /* message text after 354 */
 	ST_CHUNK,  /* BDAT chunk octets */
 	ST_REFUSE, /* after a 554 greeting: only QUIT */
@@ -50,7 +50,7 @@ struct smtp_proto {
 	int out_full;
 
 	struct buf line; /* a command line split across reads */
-	int discarding;	 /* skipping the rest of an over-long line */
+	int discarding;  /* skipping the rest of an over-long line */
 
 	uint64_t chunk_left;
 	int chunk_last;
@@ -70,8 +70,8 @@ struct smtp_proto {
 static void reset_txn(struct smtp_proto *p);
 
 struct smtp_proto *
-smtp_proto_new(const struct smtp_proto_conf *conf,
-    const struct smtp_client *client)
+smtp_proto_new(
+    const struct smtp_proto_conf *conf, const struct smtp_client *client)
 {
 	struct smtp_proto *p = xcalloc(1, sizeof(*p));
 
@@ -109,8 +109,7 @@ smtp_proto_out(struct smtp_proto *p)
 
 /* ------------------------------------------------------------ replies */
 
-static void
-logline(struct smtp_proto *p, const char *fmt, ...)
+static void logline(struct smtp_proto *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -137,11 +136,12 @@ log_reject(struct smtp_proto *p, const char *text)
 		addr_format(&p->txn.from, from, sizeof(from));
 	if (p->cur_verb == SMTP_V_RCPT)
 		addr_format(&p->pend_addr, to, sizeof(to));
-	logline(p, "%s: reject: %s from %s[%s]: %s; from=<%s>%s%s%s "
+	logline(p,
+	    "%s: reject: %s from %s[%s]: %s; from=<%s>%s%s%s "
 	    "proto=%s helo=<%s>",
-	    p->txn.id[0] ? p->txn.id : "NOQUEUE", p->cur_name,
-	    p->client.name, p->client.addr, text, from, to[0] ? " to=<" : "",
-	    to, to[0] ? ">" : "", smtp_proto_protocol(p), p->helo);
+	    p->txn.id[0] ? p->txn.id : "NOQUEUE", p->cur_name, p->client.name,
+	    p->client.addr, text, from, to[0] ? " to=<" : "", to,
+	    to[0] ? ">" : "", smtp_proto_protocol(p), p->helo);
 }
 
 static void
@@ -170,9 +170,8 @@ vreply(struct smtp_proto *p, int code, const char *esc, const char *fmt,
 		log_reject(p, line);
 }
 
-static void
-reply(struct smtp_proto *p, int code, const char *esc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static void reply(struct smtp_proto *p, int code, const char *esc,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void
 reply(struct smtp_proto *p, int code, const char *esc, const char *fmt, ...)
@@ -196,13 +195,11 @@ close_session(struct smtp_proto *p)
 }
 
 /* A reply to a client error: counts towards error_limit. */
-static void
-reply_err(struct smtp_proto *p, int code, const char *esc, const char *fmt,
-    ...) __attribute__((format(printf, 4, 5)));
+static void reply_err(struct smtp_proto *p, int code, const char *esc,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void
-reply_err(struct smtp_proto *p, int code, const char *esc, const char *fmt,
-    ...)
+reply_err(struct smtp_proto *p, int code, const char *esc, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -286,8 +283,8 @@ ehlo_reply(struct smtp_proto *p)
 
 	buf_printf(r, "250-%s\r\n", p->conf.hostname);
 	buf_printf(r, "250-PIPELINING\r\n");
-	buf_printf(r, "250-SIZE %llu\r\n",
-	    (unsigned long long)p->conf.size_limit);
+	buf_printf(
+	    r, "250-SIZE %llu\r\n", (unsigned long long)p->conf.size_limit);
 	buf_printf(r, "250-8BITMIME\r\n");
 	buf_printf(r, "250-SMTPUTF8\r\n");
 	buf_printf(r, "250-ENHANCEDSTATUSCODES\r\n");
@@ -354,8 +351,8 @@ do_mail(struct smtp_proto *p, const struct smtp_cmd *c)
 		reply_err(p, 503, "5.5.1", "Error: nested MAIL command");
 		return;
 	}
-	if (smtp_parse_mail(c->arg, c->arglen, &p->pend_addr, &p->pend_mp,
-	    &err) < 0) {
+	if (smtp_parse_mail(
+	        c->arg, c->arglen, &p->pend_addr, &p->pend_mp, &err) < 0) {
 		reply_smtp_err(p, &err);
 		return;
 	}
@@ -381,7 +378,7 @@ do_rcpt(struct smtp_proto *p, const struct smtp_cmd *c)
 		return;
 	}
 	if (smtp_parse_rcpt(c->arg, c->arglen, p->txn.params.smtputf8,
-	    &p->pend_addr, &p->pend_rp, &err) < 0) {
+	        &p->pend_addr, &p->pend_rp, &err) < 0) {
 		reply_smtp_err(p, &err);
 		return;
 	}
@@ -474,7 +471,8 @@ do_bdat(struct smtp_proto *p, const struct smtp_cmd *c)
 	if (size > p->conf.size_limit - (p->msg_open ? p->data.size : 0)) {
 		if (size > p->conf.size_limit) {
 			/* Reading that much only to discard it is abuse. */
-			reply(p, 552, "5.3.4", "Message size exceeds fixed "
+			reply(p, 552, "5.3.4",
+			    "Message size exceeds fixed "
 			    "maximum message size, closing");
 			close_session(p);
 			return;
@@ -529,7 +527,8 @@ do_vrfy(struct smtp_proto *p, const struct smtp_cmd *c)
 		return;
 	}
 	if (p->conf.vrfy == SMTP_VRFY_CANNOT) {
-		reply(p, 252, "2.0.0", "Cannot VRFY user, but will accept "
+		reply(p, 252, "2.0.0",
+		    "Cannot VRFY user, but will accept "
 		    "message and attempt delivery");
 		return;
 	}
@@ -552,20 +551,23 @@ static const struct {
 	enum smtp_verb verb;
 	const char *syntax;
 } help_topics[] = {
-	{SMTP_V_HELO, "HELO hostname"},
-	{SMTP_V_EHLO, "EHLO hostname"},
-	{SMTP_V_MAIL, "MAIL FROM:<address> [SIZE=n] [BODY=7BIT|8BITMIME] "
-		      "[SMTPUTF8] [RET=FULL|HDRS] [ENVID=xtext]"},
-	{SMTP_V_RCPT, "RCPT TO:<address> [NOTIFY=NEVER|SUCCESS,FAILURE,DELAY] "
-		      "[ORCPT=rfc822;xtext]"},
-	{SMTP_V_DATA, "DATA, then the message, ending with a line holding "
-		      "only \".\""},
-	{SMTP_V_BDAT, "BDAT size [LAST], then exactly size octets"},
-	{SMTP_V_RSET, "RSET"},
-	{SMTP_V_NOOP, "NOOP"},
-	{SMTP_V_QUIT, "QUIT"},
-	{SMTP_V_VRFY, "VRFY address"},
-	{SMTP_V_HELP, "HELP [command | STATUS]"},
+    {SMTP_V_HELO, "HELO hostname"},
+    {SMTP_V_EHLO, "EHLO hostname"},
+    {SMTP_V_MAIL,
+        "MAIL FROM:<address> [SIZE=n] [BODY=7BIT|8BITMIME] "
+        "[SMTPUTF8] [RET=FULL|HDRS] [ENVID=xtext]"},
+    {SMTP_V_RCPT,
+        "RCPT TO:<address> [NOTIFY=NEVER|SUCCESS,FAILURE,DELAY] "
+        "[ORCPT=rfc822;xtext]"},
+    {SMTP_V_DATA,
+        "DATA, then the message, ending with a line holding "
+        "only \".\""},
+    {SMTP_V_BDAT, "BDAT size [LAST], then exactly size octets"},
+    {SMTP_V_RSET, "RSET"},
+    {SMTP_V_NOOP, "NOOP"},
+    {SMTP_V_QUIT, "QUIT"},
+    {SMTP_V_VRFY, "VRFY address"},
+    {SMTP_V_HELP, "HELP [command | STATUS]"},
 };
 
 static void
@@ -577,7 +579,8 @@ do_help(struct smtp_proto *p, const struct smtp_cmd *c)
 	while (n > 0 && c->arg[n - 1] == ' ')
 		n--;
 	if (!c->has_arg) {
-		reply(p, 214, "2.0.0", "Commands: HELO EHLO MAIL RCPT DATA "
+		reply(p, 214, "2.0.0",
+		    "Commands: HELO EHLO MAIL RCPT DATA "
 		    "BDAT RSET NOOP QUIT VRFY HELP; HELP command for its "
 		    "syntax, HELP STATUS for the server's state");
 		return;
@@ -597,8 +600,8 @@ do_help(struct smtp_proto *p, const struct smtp_cmd *c)
 }
 
 static void
-process_command(struct smtp_proto *p, const char *line, size_t len,
-    int more_input)
+process_command(
+    struct smtp_proto *p, const char *line, size_t len, int more_input)
 {
 	struct smtp_cmd c;
 
@@ -614,7 +617,8 @@ process_command(struct smtp_proto *p, const char *line, size_t len,
 			reply_err(p, 521, "5.3.2", "%s does not accept mail",
 			    p->conf.hostname);
 		else
-			reply_err(p, 503, "5.5.1", "Error: access denied, "
+			reply_err(p, 503, "5.5.1",
+			    "Error: access denied, "
 			    "send QUIT");
 		return;
 	}
@@ -681,15 +685,15 @@ process_command(struct smtp_proto *p, const char *line, size_t len,
 static void
 bad_line_ending(struct smtp_proto *p)
 {
-	reply(p, 521, "5.5.2", "Error: bare CR or LF received, closing "
+	reply(p, 521, "5.5.2",
+	    "Error: bare CR or LF received, closing "
 	    "connection");
 	close_session(p);
 }
 
 /* One command line, LF included. */
 static void
-command_line(struct smtp_proto *p, const char *line, size_t len,
-    int more_input)
+command_line(struct smtp_proto *p, const char *line, size_t len, int more_input)
 {
 	if (len > p->conf.line_limit) {
 		reply_err(p, 500, "5.5.2", "Error: line too long");
@@ -770,8 +774,10 @@ end_of_message(struct smtp_proto *p)
 		    "Message size exceeds fixed maximum message size");
 		reset_txn(p);
 	} else if (p->data.long_line) {
-		reply(p, 554, "5.6.0", "Error: message line longer than %llu "
-		    "octets", (unsigned long long)p->conf.text_line_limit);
+		reply(p, 554, "5.6.0",
+		    "Error: message line longer than %llu "
+		    "octets",
+		    (unsigned long long)p->conf.text_line_limit);
 		reset_txn(p);
 	} else if (p->data.nul) {
 		reply(p, 554, "5.6.0", "Error: message contains NUL octets");
@@ -925,8 +931,8 @@ answer_rcpt(struct smtp_proto *p, struct smtp_answer *a)
 		free_final(a);
 		return;
 	}
-	p->txn.rcpt = xreallocarray(p->txn.rcpt, p->txn.nrcpt + 1,
-	    sizeof(*p->txn.rcpt));
+	p->txn.rcpt =
+	    xreallocarray(p->txn.rcpt, p->txn.nrcpt + 1, sizeof(*p->txn.rcpt));
 	r = &p->txn.rcpt[p->txn.nrcpt++];
 	r->addr = p->pend_addr;
 	r->params = p->pend_rp;
@@ -1027,8 +1033,10 @@ smtp_proto_greet(struct smtp_proto *p, enum smtp_greet how, const char *text)
 		reply(p, 521, "5.3.2", "%s does not accept mail", h);
 		break;
 	case SMTP_GREET_SHUTDOWN:
-		reply(p, 421, "4.3.2", "%s Service shutting down, closing "
-		    "transmission channel", h);
+		reply(p, 421, "4.3.2",
+		    "%s Service shutting down, closing "
+		    "transmission channel",
+		    h);
 		close_session(p);
 		break;
 	}
@@ -1055,8 +1063,10 @@ smtp_proto_shutdown(struct smtp_proto *p)
 		return;
 	}
 	p->cur_counted = 1;
-	reply(p, 421, "4.3.2", "%s Service shutting down, closing "
-	    "transmission channel", p->conf.hostname);
+	reply(p, 421, "4.3.2",
+	    "%s Service shutting down, closing "
+	    "transmission channel",
+	    p->conf.hostname);
 	close_session(p);
 }
 
@@ -1112,8 +1122,8 @@ smtp_proto_stats(const struct smtp_proto *p, char *dst, size_t dstsz)
 	static const enum smtp_verb order[] = {SMTP_V_HELO, SMTP_V_EHLO,
 	    SMTP_V_MAIL, SMTP_V_RCPT, SMTP_V_DATA, SMTP_V_BDAT, SMTP_V_RSET,
 	    SMTP_V_NOOP, SMTP_V_VRFY, SMTP_V_EXPN, SMTP_V_HELP, SMTP_V_QUIT,
-	    SMTP_V_STARTTLS, SMTP_V_AUTH, SMTP_V_ETRN, SMTP_V_ATRN,
-	    SMTP_V_TURN, SMTP_V_SEND, SMTP_V_HTTP, SMTP_V_UNKNOWN};
+	    SMTP_V_STARTTLS, SMTP_V_AUTH, SMTP_V_ETRN, SMTP_V_ATRN, SMTP_V_TURN,
+	    SMTP_V_SEND, SMTP_V_HTTP, SMTP_V_UNKNOWN};
 	unsigned ok = 0, all = 0;
 	size_t o = 0, i;
 
@@ -1130,8 +1140,8 @@ smtp_proto_stats(const struct smtp_proto *p, char *dst, size_t dstsz)
 		ok += p->cnt_ok[v];
 		all += p->cnt_all[v];
 		if (p->cnt_ok[v] == p->cnt_all[v])
-			w = snprintf(dst + o, dstsz - o, "%s=%u ", name,
-			    p->cnt_all[v]);
+			w = snprintf(
+			    dst + o, dstsz - o, "%s=%u ", name, p->cnt_all[v]);
 		else
 			w = snprintf(dst + o, dstsz - o, "%s=%u/%u ", name,
 			    p->cnt_ok[v], p->cnt_all[v]);

@@ -38,20 +38,20 @@ struct smtp_proto_conf {
 	uint64_t size_limit;
 	unsigned rcpt_limit;
 	unsigned error_limit;
-	size_t line_limit;	  /* command line, CRLF included */
+	size_t line_limit;        /* command line, CRLF included */
 	uint64_t text_line_limit; /* message line, CRLF included */
-	int strict_eol;		  /* bare CR/LF: 521 and close */
-	int reject_unsync_data;	  /* text glued to DATA: 554 5.5.0 */
+	int strict_eol;           /* bare CR/LF: 521 and close */
+	int reject_unsync_data;   /* text glued to DATA: 554 5.5.0 */
 	enum smtp_vrfy_mode vrfy;
 };
 
 struct smtp_client {
-	char addr[64];	/* "192.0.2.1" or "2001:db8::1" */
+	char addr[64];  /* "192.0.2.1" or "2001:db8::1" */
 	char name[256]; /* verified host name, or "unknown" */
 };
 
 enum smtp_greet {
-	SMTP_GREET_OK,	     /* 220 */
+	SMTP_GREET_OK,       /* 220 */
 	SMTP_GREET_BUSY,     /* 421 4.7.0 too many sessions, then close */
 	SMTP_GREET_REJECT,   /* 554: only QUIT works afterwards */
 	SMTP_GREET_NOMAIL,   /* 521 5.3.2: RFC 7504 no-mail host */
@@ -60,10 +60,10 @@ enum smtp_greet {
 
 enum smtp_req_type {
 	SMTP_REQ_NONE,
-	SMTP_REQ_MAIL,	 /* sender check, SIZE= against free space */
-	SMTP_REQ_RCPT,	 /* recipient lookup */
-	SMTP_REQ_VRFY,	 /* VRFY in verify mode */
-	SMTP_REQ_OPEN,	 /* start a message file */
+	SMTP_REQ_MAIL,   /* sender check, SIZE= against free space */
+	SMTP_REQ_RCPT,   /* recipient lookup */
+	SMTP_REQ_VRFY,   /* VRFY in verify mode */
+	SMTP_REQ_OPEN,   /* start a message file */
 	SMTP_REQ_COMMIT, /* make the message durable */
 	SMTP_REQ_STATUS, /* text for HELP STATUS */
 };
@@ -72,7 +72,7 @@ struct smtp_req {
 	enum smtp_req_type type;
 	const struct mailbox *addr; /* MAIL: sender; RCPT, VRFY: address */
 	const struct smtp_rcpt_params *rcpt_params;
-	uint64_t size;		    /* MAIL: SIZE= (0 unknown); COMMIT */
+	uint64_t size; /* MAIL: SIZE= (0 unknown); COMMIT */
 };
 
 /*
@@ -110,22 +110,22 @@ struct smtp_txn {
 struct smtp_out {
 	struct buf reply; /* bytes for the client */
 	struct buf body;  /* message octets for the open message */
-	struct buf log;	  /* complete lines, each ending in '\n' */
-	int abort_msg;	  /* the open message is to be discarded */
-	int close;	  /* close once reply is sent */
+	struct buf log;   /* complete lines, each ending in '\n' */
+	int abort_msg;    /* the open message is to be discarded */
+	int close;        /* close once reply is sent */
 };
 
 struct smtp_proto;
 
-struct smtp_proto *smtp_proto_new(const struct smtp_proto_conf *conf,
-    const struct smtp_client *client);
+struct smtp_proto *smtp_proto_new(
+    const struct smtp_proto_conf *conf, const struct smtp_client *client);
 void smtp_proto_free(struct smtp_proto *p);
 /* Output accumulated so far; the glue drains the buffers it uses. */
 struct smtp_out *smtp_proto_out(struct smtp_proto *p);
 
 /* Send the greeting the glue decided on; text replaces the default. */
-void smtp_proto_greet(struct smtp_proto *p, enum smtp_greet how,
-    const char *text);
+void
+smtp_proto_greet(struct smtp_proto *p, enum smtp_greet how, const char *text);
 /* Consume input; returns octets used.  Stops at a request or close. */
 size_t smtp_proto_feed(struct smtp_proto *p, const char *in, size_t n);
 /* The pending request, or NULL. */

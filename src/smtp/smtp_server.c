@@ -38,7 +38,7 @@ settings_new(const struct conf *c)
 	set->max_per_client = (unsigned)c->max_sessions_per_client;
 	set->accept_mail = c->accept_mail;
 	if (netlist_parse(c->raw[CONF_P_line_ending_exempt_networks],
-	    &set->eol_exempt, err, sizeof(err)) < 0)
+	        &set->eol_exempt, err, sizeof(err)) < 0)
 		panic("smtp: checked network list no longer parses: %s", err);
 	return set;
 }
@@ -79,8 +79,9 @@ parse_listen(const char *s, struct sockaddr_storage *ss)
 	uint64_t port;
 
 	colon = strrchr(s, ':');
-	if (colon == NULL || str_to_u64(colon + 1, strlen(colon + 1),
-	    &port) < 0 || port == 0 || port > 65535)
+	if (colon == NULL ||
+	    str_to_u64(colon + 1, strlen(colon + 1), &port) < 0 || port == 0 ||
+	    port > 65535)
 		return -1;
 	hl = (size_t)(colon - s);
 	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
@@ -134,7 +135,7 @@ smtp_server_listen(struct smtp_server *srv, char *err, size_t errsz)
 		srv->nlisteners++;
 		if ((r = uv_tcp_bind(t, (struct sockaddr *)&ss, 0)) < 0 ||
 		    (r = uv_listen((uv_stream_t *)t, 1024, on_connection)) <
-			0) {
+		        0) {
 			snprintf(err, errsz, "listen on %s: %s", addrs[i],
 			    uv_strerror(r));
 			str_free_list(addrs);
@@ -147,15 +148,15 @@ smtp_server_listen(struct smtp_server *srv, char *err, size_t errsz)
 }
 
 void
-smtp_server_reload(struct smtp_server *srv, const struct conf *c,
-    const struct lookup *lk)
+smtp_server_reload(
+    struct smtp_server *srv, const struct conf *c, const struct lookup *lk)
 {
 	smtp_settings_unref(srv->set);
 	srv->set = settings_new(c);
 	srv->lookup = lk;
 	if (strcmp(srv->listen_raw, c->raw[CONF_P_smtp_listen]) != 0)
 		log_warnx("smtp: smtp_listen changed; the new addresses take "
-		    "effect after a restart");
+		          "effect after a restart");
 }
 
 static unsigned
@@ -174,8 +175,9 @@ smtp_server_client_inc(struct smtp_server *srv, const struct netaddr *a)
 {
 	struct client_count **cp = &srv->clients[client_hash(a)];
 
-	while (*cp && !((*cp)->addr.family == a->family &&
-	    memcmp((*cp)->addr.addr, a->addr, 16) == 0))
+	while (*cp &&
+	    !((*cp)->addr.family == a->family &&
+	        memcmp((*cp)->addr.addr, a->addr, 16) == 0))
 		cp = &(*cp)->next;
 	if (*cp == NULL) {
 		*cp = xcalloc(1, sizeof(**cp));
@@ -189,8 +191,9 @@ smtp_server_client_dec(struct smtp_server *srv, const struct netaddr *a)
 {
 	struct client_count **cp = &srv->clients[client_hash(a)], *c;
 
-	while (*cp && !((*cp)->addr.family == a->family &&
-	    memcmp((*cp)->addr.addr, a->addr, 16) == 0))
+	while (*cp &&
+	    !((*cp)->addr.family == a->family &&
+	        memcmp((*cp)->addr.addr, a->addr, 16) == 0))
 		cp = &(*cp)->next;
 	if ((c = *cp) == NULL)
 		panic("smtp: client count underflow");
@@ -235,8 +238,8 @@ smtp_server_stop(struct smtp_server *srv, void (*done)(void *), void *arg)
 	srv->stop_arg = arg;
 	for (i = 0; i < srv->nlisteners; i++)
 		if (!uv_is_closing((uv_handle_t *)&srv->listeners[i]))
-			uv_close((uv_handle_t *)&srv->listeners[i],
-			    listener_closed);
+			uv_close(
+			    (uv_handle_t *)&srv->listeners[i], listener_closed);
 	for (s = srv->sessions; s; s = next) {
 		next = smtp_session_next(s);
 		smtp_session_shutdown(s);

@@ -32,11 +32,10 @@ struct smtp_server *smtp_server_new(uv_loop_t *loop, const struct conf *c,
 /* Bind and listen on every smtp_listen address.  0 or -1 with err. */
 int smtp_server_listen(struct smtp_server *srv, char *err, size_t errsz);
 /* New settings and tables; sessions in progress keep their settings. */
-void smtp_server_reload(struct smtp_server *srv, const struct conf *c,
-    const struct lookup *lk);
+void smtp_server_reload(
+    struct smtp_server *srv, const struct conf *c, const struct lookup *lk);
 /* Stop accepting; done(arg) once every session is gone. */
-void smtp_server_stop(struct smtp_server *srv, void (*done)(void *),
-    void *arg);
+void smtp_server_stop(struct smtp_server *srv, void (*done)(void *), void *arg);
 void smtp_server_free(struct smtp_server *srv);
 size_t smtp_server_sessions(const struct smtp_server *srv);
 

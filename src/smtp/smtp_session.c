@@ -44,8 +44,8 @@ struct smtp_session {
 	int waiting; /* a request is with a service */
 	int reading;
 	int closing;
-	int refs;    /* open handles + requests in flight */
-	char *wbuf;  /* bytes of the uv_write in flight */
+	int refs;   /* open handles + requests in flight */
+	char *wbuf; /* bytes of the uv_write in flight */
 	struct smtp_session *prev, *next;
 };
 
@@ -210,8 +210,7 @@ drain(struct smtp_session *s)
 /* ----------------------------------------------------------- requests */
 
 static void
-answer_text(struct smtp_answer *a, int code, const char *esc,
-    const char *text)
+answer_text(struct smtp_answer *a, int code, const char *esc, const char *text)
 {
 	a->code = code;
 	a->esc = esc;
@@ -258,8 +257,7 @@ committed(void *arg, int status)
 	memset(&a, 0, sizeof(a));
 	s->waiting = 0;
 	if (status < 0)
-		answer_text(&a, 451, "4.3.0",
-		    "Error: queue file write error");
+		answer_text(&a, 451, "4.3.0", "Error: queue file write error");
 	smtp_proto_answer(s->p, &a);
 	if (!s->closing)
 		pump(s, NULL, 0);
@@ -333,14 +331,14 @@ handle_request(struct smtp_session *s, const struct smtp_req *rq)
 		from_lookup(&a, &lr);
 		break;
 	case SMTP_REQ_VRFY:
-		lookup_vrfy(srv->lookup, rq->addr->local, rq->addr->domain,
-		    &lr);
+		lookup_vrfy(
+		    srv->lookup, rq->addr->local, rq->addr->domain, &lr);
 		from_lookup(&a, &lr);
 		break;
 	case SMTP_REQ_OPEN:
 		if ((s->msg = queue_msg_open(srv->queue)) == NULL) {
-			answer_text(&a, 451, "4.3.0",
-			    "Error: queue file write error");
+			answer_text(
+			    &a, 451, "4.3.0", "Error: queue file write error");
 			break;
 		}
 		s->msg_len = 0;
@@ -354,7 +352,8 @@ handle_request(struct smtp_session *s, const struct smtp_req *rq)
 		return;
 	case SMTP_REQ_STATUS:
 		if (s->client.may_relay)
-			snprintf(a.text, sizeof(a.text), "%s accepting mail, "
+			snprintf(a.text, sizeof(a.text),
+			    "%s accepting mail, "
 			    "TLS not available, %zu message%s queued",
 			    s->set->hostname, queue_length(srv->queue),
 			    queue_length(srv->queue) == 1 ? "" : "s");
@@ -532,7 +531,8 @@ greeting(struct smtp_session *s, const char **text)
 		return SMTP_GREET_SHUTDOWN;
 	if (srv->nsessions > s->set->max_sessions) {
 		log_warnx("connection limit of %u sessions reached; refused "
-		    "[%s]", s->set->max_sessions, s->peer_str);
+		          "[%s]",
+		    s->set->max_sessions, s->peer_str);
 		return SMTP_GREET_BUSY;
 	}
 	n = smtp_server_client_inc(srv, &s->peer);
@@ -545,8 +545,8 @@ greeting(struct smtp_session *s, const char **text)
 	}
 	lookup_client(srv->lookup, &s->peer, &s->client);
 	if (s->client.access == LOOKUP_ACCESS_REJECT) {
-		*text = s->client.text[0] ? s->client.text :
-		    "Error: access denied";
+		*text =
+		    s->client.text[0] ? s->client.text : "Error: access denied";
 		return SMTP_GREET_REJECT;
 	}
 	if (!s->set->accept_mail)
@@ -587,9 +587,9 @@ smtp_session_accept(struct smtp_server *srv, uv_stream_t *listener)
 		return;
 	}
 	netaddr_format(&s->peer, s->peer_str, sizeof(s->peer_str));
-	s->port = ntohs(ss.ss_family == AF_INET ?
-	    ((struct sockaddr_in *)&ss)->sin_port :
-	    ((struct sockaddr_in6 *)&ss)->sin6_port);
+	s->port = ntohs(ss.ss_family == AF_INET
+	        ? ((struct sockaddr_in *)&ss)->sin_port
+	        : ((struct sockaddr_in6 *)&ss)->sin6_port);
 	uv_tcp_nodelay(&s->tcp, 1);
 	log_info("connect from unknown[%s]:%d", s->peer_str, s->port);
 	memset(&cl, 0, sizeof(cl));
