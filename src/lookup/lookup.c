@@ -407,6 +407,11 @@ lookup_rcpt(const struct lookup *lk, const char *local, const char *domain,
 		    addr, cl->text[0] ? cl->text : "Access denied");
 		return;
 	}
+	if (cl && cl->access == LOOKUP_ACCESS_DEFER_RCPT) {
+		reply(r, 450, "4.7.1", "<%s>: Recipient address rejected: %s",
+		    addr, cl->text[0] ? cl->text : "Try again later");
+		return;
+	}
 	local_dom = is_local_domain(lk, domain);
 	if (relocated(lk, addr, base, domain, local_dom, r))
 		return;

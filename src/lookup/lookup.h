@@ -34,6 +34,7 @@ enum lookup_access {
 	LOOKUP_ACCESS_RELAY,       /* may relay */
 	LOOKUP_ACCESS_REJECT,      /* 554 at the greeting */
 	LOOKUP_ACCESS_REJECT_RCPT, /* 554 5.7.1 at every RCPT */
+	LOOKUP_ACCESS_DEFER_RCPT,  /* 450 4.7.1 at every RCPT: try later */
 };
 
 struct lookup_client {
