@@ -51,7 +51,7 @@
 	    "forwarding with the word forward") \
 	X(client_access_maps, PATH, "", NULL, 0, 0, NULL, \
 	    "table: client address or network -> ok | relay | reject " \
-	    "[text] | reject_rcpt [text]") \
+	    "[text] | reject_rcpt [text] | defer_rcpt [text]") \
 	X(recipient_delimiter, STR, "+", NULL, 0, 1, NULL, \
 	    "separates user and detail in user+detail@domain; empty disables " \
 	    "subaddressing") \

@@ -94,10 +94,12 @@ load_access(struct lookup *lk, const char *path, char *err, size_t errsz)
 			e->access = LOOKUP_ACCESS_REJECT;
 		else if (wl == 11 && str_ncaseeq(value, "reject_rcpt", 11))
 			e->access = LOOKUP_ACCESS_REJECT_RCPT;
+		else if (wl == 10 && str_ncaseeq(value, "defer_rcpt", 10))
+			e->access = LOOKUP_ACCESS_DEFER_RCPT;
 		else {
 			snprintf(err, errsz,
 			    "%s: %s: expected ok, relay, "
-			    "reject or reject_rcpt",
+			    "reject, reject_rcpt or defer_rcpt",
 			    path, key);
 			goto fail;
 		}
@@ -211,8 +213,8 @@ lookup_client(const struct lookup *lk, const struct netaddr *client,
 		snprintf(out->text, sizeof(out->text), "%s", best->text);
 	}
 	out->may_relay = out->access == LOOKUP_ACCESS_RELAY ||
-	    (out->access != LOOKUP_ACCESS_REJECT &&
-	        out->access != LOOKUP_ACCESS_REJECT_RCPT &&
+	    ((out->access == LOOKUP_ACCESS_DEFAULT ||
+	         out->access == LOOKUP_ACCESS_OK) &&
 	        netlist_match(&lk->relay, client));
 }
 
