@@ -36,9 +36,6 @@ log_set_role(const char *role)
 static void vlog(int pri, const char *fmt, va_list ap, const char *suffix)
     __attribute__((format(printf, 2, 0)));
 
-static void vlog(int pri, const char *fmt, va_list ap, const char *suffix)
-    __attribute__((format(printf, 2, 0)));
-
 static void
 vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 {

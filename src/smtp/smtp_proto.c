@@ -147,9 +147,6 @@ log_reject(struct smtp_proto *p, const char *text)
 static void vreply(struct smtp_proto *p, int code, const char *esc,
     const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
 
-static void vreply(struct smtp_proto *p, int code, const char *esc,
-    const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
-
 static void
 vreply(struct smtp_proto *p, int code, const char *esc, const char *fmt,
     va_list ap)
