@@ -238,10 +238,12 @@ main(int argc, char **argv)
 	}
 	if (print) {
 		conf_print(t.conf, stdout);
+		conf_free(t.conf);
 		return 0;
 	}
 	if ((t.lookup = lookup_new(t.conf, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "ternd: %s\n", err);
+		conf_free(t.conf);
 		return 1;
 	}
 	if (check) {
