@@ -383,7 +383,7 @@ static void
 pump(struct smtp_session *s, const char *in, size_t n)
 {
 	struct smtp_out *out = smtp_proto_out(s->p);
-	const char *data = in;
+	const char *data = in ? in : ""; /* NULL + 0 is undefined */
 	size_t len = n, off = 0;
 	int from_pend = 0;
 
