@@ -23,12 +23,18 @@ static const unsigned char magic[8] = {'T', 'E', 'R', 'N', 'Q', 0, 0, 1};
 #define HEADER_SIZE 64
 #define MAX_ENVELOPE (64u * 1024 * 1024)
 #define MAX_STATUS_VALUE 4096
+/* Enough spare files for the messages of a busy minute. */
+#define FREE_POOL_MAX 4096
 
 struct spool {
 	char *dir;
 	int tmp_fd;
 	int queue_fd;
 	int corrupt_fd;
+	int free_fd;
+	unsigned *pool; /* names in free/: "%010u" */
+	size_t npool;
+	unsigned next_free_name;
 };
 
 static int
@@ -69,6 +75,81 @@ mkdir_p(const char *path)
 	return 0;
 }
 
+static int
+for_each_entry(int dirfd, void (*fn)(void *arg, const char *name), void *arg);
+
+static void
+pool_add_existing(void *arg, const char *name)
+{
+	struct spool *sp = arg;
+	uint64_t n;
+
+	if (strlen(name) != 10 || str_to_u64(name, 10, &n) < 0 ||
+	    n > UINT32_MAX || sp->npool == FREE_POOL_MAX) {
+		unlinkat(sp->free_fd, name, 0);
+		return;
+	}
+	sp->pool[sp->npool++] = (unsigned)n;
+	if ((unsigned)n >= sp->next_free_name)
+		sp->next_free_name = (unsigned)n + 1;
+}
+
+static void
+load_pool(struct spool *sp)
+{
+	if (for_each_entry(sp->free_fd, pool_add_existing, sp) < 0)
+		log_warn("spool: cannot read free/");
+}
+
+/*
+ * Move dirfd/name into free/ for reuse; unlink it when the pool is full.
+ * Reusing a file instead of creating one spares the file system an inode
+ * allocation and a free per message.
+ */
+static int
+retire(struct spool *sp, int dirfd, const char *name)
+{
+	char fname[16];
+	unsigned n;
+
+	if (sp->npool < FREE_POOL_MAX) {
+		n = sp->next_free_name++;
+		snprintf(fname, sizeof(fname), "%010u", n);
+		if (renameat(dirfd, name, sp->free_fd, fname) == 0) {
+			sp->pool[sp->npool++] = n;
+			return 0;
+		}
+		if (errno == ENOENT)
+			return -1;
+	}
+	return unlinkat(dirfd, name, 0);
+}
+
+/* A file from free/, renamed to tmp/<id> and opened; -1 if none. */
+static int
+reuse(struct spool *sp, const char *id)
+{
+	char fname[16];
+	int fd;
+
+	while (sp->npool > 0) {
+		snprintf(fname, sizeof(fname), "%010u", sp->pool[--sp->npool]);
+		if (renameat(sp->free_fd, fname, sp->tmp_fd, id) < 0)
+			continue;
+		fd = openat(sp->tmp_fd, id, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		if (fd >= 0)
+			return fd;
+		unlinkat(sp->tmp_fd, id, 0);
+	}
+	return -1;
+}
+
+size_t
+spool_free_files(const struct spool *sp)
+{
+	return sp->npool;
+}
+
 struct spool *
 spool_open(const char *dir, char *err, size_t errsz)
 {
@@ -83,10 +164,14 @@ spool_open(const char *dir, char *err, size_t errsz)
 	sp->tmp_fd = open_subdir(dir, "tmp", err, errsz);
 	sp->queue_fd = open_subdir(dir, "queue", err, errsz);
 	sp->corrupt_fd = open_subdir(dir, "corrupt", err, errsz);
-	if (sp->tmp_fd < 0 || sp->queue_fd < 0 || sp->corrupt_fd < 0) {
+	sp->free_fd = open_subdir(dir, "free", err, errsz);
+	if (sp->tmp_fd < 0 || sp->queue_fd < 0 || sp->corrupt_fd < 0 ||
+	    sp->free_fd < 0) {
 		spool_close(sp);
 		return NULL;
 	}
+	sp->pool = xcalloc(FREE_POOL_MAX, sizeof(*sp->pool));
+	load_pool(sp);
 	return sp;
 }
 
@@ -101,6 +186,9 @@ spool_close(struct spool *sp)
 		close(sp->queue_fd);
 	if (sp->corrupt_fd >= 0)
 		close(sp->corrupt_fd);
+	if (sp->free_fd >= 0)
+		close(sp->free_fd);
+	free(sp->pool);
 	free(sp->dir);
 	free(sp);
 }
@@ -153,8 +241,10 @@ spool_create(struct spool *sp, char id[SPOOL_ID_LEN + 1])
 
 	for (tries = 0; tries < 10; tries++) {
 		spool_new_id(id);
-		fd = openat(sp->tmp_fd, id,
-		    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		fd = reuse(sp, id);
+		if (fd < 0)
+			fd = openat(sp->tmp_fd, id,
+			    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd >= 0) {
 			if (lseek(fd, SPOOL_DATA_OFFSET, SEEK_SET) < 0) {
 				close(fd);
@@ -255,7 +345,10 @@ spool_commit(struct spool *sp, const char *id, int fd, uint64_t data_len,
 	put_le(hdr + 32, eb.len, 4);
 	put_le(hdr + 36, crc32c(0, eb.data, eb.len), 4);
 	put_le(hdr + 40, crc32c(0, hdr, 40), 4);
+	/* A reused file may be longer: cut it where this message ends, so
+	 * that nothing old is read back as a status record. */
 	if (pwrite_all(fd, eb.data, eb.len, (off_t)env_off) < 0 ||
+	    ftruncate(fd, (off_t)(env_off + eb.len)) < 0 ||
 	    pwrite_all(fd, hdr, sizeof(hdr), 0) < 0 || fdatasync(fd) < 0)
 		goto fail;
 	buf_free(&eb);
@@ -288,8 +381,8 @@ spool_discard(struct spool *sp, const char *id, int fd)
 {
 	if (fd >= 0)
 		close(fd);
-	if (unlinkat(sp->tmp_fd, id, 0) < 0 && errno != ENOENT)
-		log_warn("spool: unlink tmp/%s", id);
+	if (retire(sp, sp->tmp_fd, id) < 0 && errno != ENOENT)
+		log_warn("spool: retire tmp/%s", id);
 }
 
 static int
@@ -339,10 +432,10 @@ clean_one(void *arg, const char *name)
 {
 	struct clean_ctx *c = arg;
 
-	if (unlinkat(c->sp->tmp_fd, name, 0) == 0)
+	if (retire(c->sp, c->sp->tmp_fd, name) == 0)
 		c->n++;
 	else
-		log_warn("spool: unlink tmp/%s", name);
+		log_warn("spool: remove tmp/%s", name);
 }
 
 int
@@ -533,7 +626,7 @@ spool_append_status(struct spool *sp, const char *id,
 int
 spool_remove(struct spool *sp, const char *id)
 {
-	return unlinkat(sp->queue_fd, id, 0);
+	return retire(sp, sp->queue_fd, id);
 }
 
 int

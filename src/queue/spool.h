@@ -25,10 +25,15 @@
  *	  tmp/      messages being received, and commits in progress
  *	  queue/    committed messages, one file each, named by queue ID
  *	  corrupt/  files that failed validation, kept for inspection
+ *	  free/     finished files kept for reuse: a new message takes one
+ *	            (rename, overwrite, truncate) instead of creating a file,
+ *	            so steady traffic allocates and frees no inodes
  * TRUST
  *	queue process.  Files read back may be torn (crash) or corrupted:
  *	everything is validated before use.
  * INVARIANTS
+ *	spool_create, spool_discard and spool_remove run on one thread (the
+ *	free pool is not locked); spool_commit may run on any thread.
  *	A file is in queue/ only after its text, envelope and header were
  *	synced; its directory entry is durable once spool_sync_queue_dir
  *	returned.  Queue IDs are [0-9A-Z] only, so they are safe file names.
@@ -91,8 +96,10 @@ int spool_quarantine(struct spool *sp, const char *id);
 /* Append a status record to queue/<id> (not synced: at-least-once). */
 int spool_append_status(struct spool *sp, const char *id,
     enum spool_status_type type, const char *value);
-/* Remove queue/<id>: every recipient is done. */
+/* Retire queue/<id> (every recipient is done): reused or removed. */
 int spool_remove(struct spool *sp, const char *id);
+/* Files waiting in free/ for reuse. */
+size_t spool_free_files(const struct spool *sp);
 /* Open queue/<id> read-only for delivery. */
 int spool_open_data(struct spool *sp, const char *id);
 /* Bytes available to us in the spool file system, or -1. */
