@@ -67,7 +67,8 @@ smtp_data_feed(struct smtp_data *d, const char *in, size_t n, struct buf *out,
 		case DS_SOFT_START:
 			d->line_len = 0;
 			if (c == '.' && d->state == DS_LINE_START) {
-				count_line(d, 1);
+				/* Not counted: RFC 5321 4.5.3.1.6 excludes the
+				 * dot added for transparency. */
 				d->state = DS_DOT;
 				i++;
 				continue;
