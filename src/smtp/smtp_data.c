@@ -189,14 +189,13 @@ smtp_data_chunk(struct smtp_data *d, const char *in, size_t n, struct buf *out)
 	if (!d->too_big && take > out->max - out->len)
 		take = out->max - out->len;
 	for (i = 0; i < take; i++) {
-		if (in[i] == '\n') {
-			d->line_len = 0;
-			continue;
-		}
 		if (in[i] == '\0')
 			d->nul = 1;
+		/* The LF counts, as in DATA: the limit includes CRLF. */
 		if (++d->line_len > d->line_max)
 			d->long_line = 1;
+		if (in[i] == '\n')
+			d->line_len = 0;
 	}
 	emit(d, out, in, take);
 	return take;
