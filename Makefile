@@ -7,7 +7,7 @@ FUZZ_SECONDS ?= 15
 PYTHON      ?= /usr/bin/python3
 
 .PHONY: all run test deps-run deps-test build asan fuzz-build unit \
-	integration fuzz fuzz-long bench format check-format clean
+	integration fuzz fuzz-long bench format check-format check-docs clean
 
 all: build
 
@@ -57,7 +57,7 @@ fuzz: fuzz-build
 fuzz-long: fuzz-build
 	tests/fuzz/run.sh $(FUZZ) 600
 
-test: check-format unit integration fuzz
+test: check-format check-docs unit integration fuzz
 	@echo "tern: all tests passed"
 
 bench: build
@@ -68,6 +68,9 @@ format:
 
 check-format:
 	@scripts/check-format.sh
+
+check-docs:
+	$(PYTHON) tests/doc/check_params.py
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(FUZZ)
