@@ -23,7 +23,7 @@
 #                maxproc, Exim smtp_accept_max)
 #           DUR  strace fsync/fdatasync/sync_file_range counts (200 msgs)
 # Sizes can be overridden: W1_N W2_N W3_N DUR_N, W1_SESS W2_SESS.
-# W3/W3T: W3_TIMEOUT (seconds to open all, default max(30, W3_N/40)),
+# W3/W3T: W3_TIMEOUT (seconds to open all, default max(30, W3_N/20)),
 #   W3_MIN_AVAIL_MIB (stop opening connections when the machine's
 #   MemAvailable falls below this, default 2048; reported as stopped_low_memory).
 # Ports: POSTFIX_PORT (2525) OPENSMTPD_PORT (2526) EXIM_PORT (2527) SINK_PORT (2540).
@@ -67,7 +67,7 @@ W1_N="${W1_N:-20000}"; W1_SESS="${W1_SESS:-20}"; W1_SIZE=4096
 W1R_N="${W1R_N:-2000}"   # OpenSMTPD relays at ~14 msg/s (see ANCHORS.md)
 W2_N="${W2_N:-500}";   W2_SESS="${W2_SESS:-10}"; W2_SIZE=1048576
 W3_N="${W3_N:-2000}"
-W3_TIMEOUT="${W3_TIMEOUT:-$(( W3_N / 40 > 30 ? W3_N / 40 : 30 ))}"
+W3_TIMEOUT="${W3_TIMEOUT:-$(( W3_N / 20 > 30 ? W3_N / 20 : 30 ))}"
 W3_MIN_AVAIL_MIB="${W3_MIN_AVAIL_MIB:-2048}"
 W3T_MAX=$((W3_N + 100))   # connection limits of the tuned variant
 DUR_N="${DUR_N:-200}"

@@ -652,11 +652,11 @@ def cmd_compare(a):
             row("peak PSS MiB (sum)", _fmt(g(A, w, "peak_pss_mib"), 1), _fmt(g(B, w, "peak_pss_mib"), 1),
                 _ratio(g(A, w, "peak_pss_mib"), g(B, w, "peak_pss_mib")), "%s/%s" % (AN, BN))
             row("peak processes", _fmt(g(A, w, "peak_procs")), _fmt(g(B, w, "peak_procs")))
-            if a.rate_goal:
+            if a.rate_goal and g(A, w, "messages") and g(B, w, "messages"):
                 ok = rr is not None and rr >= a.rate_goal
                 verdicts.append("%s end-to-end rate %s >= %gx %s: %s" % (
                     w, "-" if rr is None else "%.2fx" % rr, a.rate_goal, AN, "met" if ok else "NOT met"))
-            if a.cpu_goal:
+            if a.cpu_goal and g(A, w, "messages") and g(B, w, "messages"):
                 ok = cr is not None and cr >= a.cpu_goal
                 verdicts.append("%s CPU per message <= 1/%g of %s (%s): %s" % (
                     w, a.cpu_goal, AN, "-" if cr is None else "%.2fx less" % cr, "met" if ok else "NOT met"))
@@ -689,7 +689,7 @@ def cmd_compare(a):
                 if g(t, w, "stopped_low_memory") == "1":
                     print("  ! %s: the client stopped opening sessions because the machine ran low "
                           "on memory" % tn)
-            if a.idle_goal_mib:
+            if a.idle_goal_mib and g(B, w, "conns_requested") is not None:
                 ng = _num(g(B, w, "ehlo_250"))
                 pss, rss = _num(g(B, w, "pss_total_mib")), _num(g(B, w, "rss_total_mib"))
                 allok = ng is not None and _num(n) is not None and ng >= _num(n)

@@ -20,6 +20,8 @@
 #   POSTFIX_PORT=2535 TERN_PORT=2536   loopback ports used for the run
 #   W3_MIN_AVAIL_MIB=2048       the idle client stops opening sessions when the
 #                               machine's available memory falls below this
+#   TARGETS="postfix custom"    what to run (custom is ternd); one of them alone
+#                               is for trying things out, the report needs both
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -45,6 +47,7 @@ export W3_N="${W3_N:-10000}"
 export POSTFIX_PORT="${POSTFIX_PORT:-2535}"
 export CUSTOM_PORT="${TERN_PORT:-2536}"
 REPS="${REPS:-1}"
+TARGETS="${TARGETS:-postfix custom}"
 WORKLOADS="${WORKLOADS:-W1 W2 W3T}"
 case $REPS in ''|*[!0-9]*|0) die "REPS must be a positive number" ;; esac
 for w in $WORKLOADS; do
@@ -114,7 +117,7 @@ cp "$T/tern.conf" "$T/vmailbox" "$OUT/"
   echo "machine loadavg_at_start $(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)"; } > "$OUT/machine.txt" 2>/dev/null
 log "results -> $OUT"
 
-HPID=""
+HPID="" PPID_WATCH=""
 cleanup() {
   local rc=$?
   # the harness stops its server itself; if it is still running (we were
@@ -122,6 +125,9 @@ cleanup() {
   if [ -n "$HPID" ] && kill -0 "$HPID" 2>/dev/null; then
     kill -TERM -- "-$HPID" 2>/dev/null || true
     for _ in $(seq 1 900); do kill -0 "$HPID" 2>/dev/null || break; sleep 0.1; done
+  fi
+  if [ -n "$PPID_WATCH" ] && kill -0 "$PPID_WATCH" 2>/dev/null; then
+    kill -TERM -- "-$PPID_WATCH" 2>/dev/null || true
   fi
   for t in postfix custom; do
     if [ -d "/sys/fs/cgroup/cpuacct/tern-bench-$t" ]; then "$H" stop "$t" >/dev/null 2>&1 || true; fi
@@ -143,28 +149,73 @@ harness() {
   cat "$OUT/last.txt"
 }
 
+# PERF="W1 ...": profile ternd (perf record -g) for PERF_SECONDS while the
+# load runs; the profile costs CPU, so those runs' figures are a bit lower.
+PERF="${PERF:-}" PERF_SECONDS="${PERF_SECONDS:-8}"
+perf_watch() {
+  local w=$1 rep=$2 cg=/sys/fs/cgroup/cpuacct/tern-bench-custom pid="" i
+  for ((i = 0; i < 600; i++)); do
+    pid=$(head -n 1 "$cg/cgroup.procs" 2>/dev/null || true)
+    [ -n "$pid" ] && break
+    sleep 0.1
+  done
+  [ -n "$pid" ] || return 0
+  sleep "$(( ${SETTLE_S:-2} + 2 ))"     # the harness starts the load after SETTLE_S
+  perf record -q -F 499 -g -p "$pid" -o "$OUT/perf-$w-rep$rep.data" -- sleep "$PERF_SECONDS" \
+    >/dev/null 2>&1 || return 0
+}
+perf_report() {
+  local d="$OUT/perf-$1-rep$2.data"
+  [ -s "$d" ] || return 0
+  ( set +o pipefail; echo "# ternd, $1 rep $2: share of samples by object, then by symbol"
+    perf report -i "$d" --no-children --sort dso --stdio -g none 2>/dev/null | grep '%' | head -n 12
+    echo
+    perf report -i "$d" --no-children --sort sym --stdio -g none 2>/dev/null | grep '%' | head -n 40
+    echo
+    echo "# call graphs"
+    perf report -i "$d" --no-children --sort sym --stdio -g graph,2 2>/dev/null | grep -v '^$' | head -n 150
+  ) > "$OUT/perf-$1-rep$2.txt" || true
+  log "profile: $OUT/perf-$1-rep$2.txt"
+}
+if [ -n "$PERF" ] && ! command -v perf >/dev/null; then log "PERF set but perf is not installed"; PERF=""; fi
+
 for ((rep = 1; rep <= REPS; rep++)); do
   for W in $WORKLOADS; do
-    for tgt in postfix custom; do    # interleaved: postfix, tern, postfix, tern ...
-      log "rep $rep/$REPS $W $( [ $tgt = custom ] && echo tern || echo postfix)"
-      if [ "$W" = DUR ]; then harness "$OUT/dur.txt" dur "$tgt"
-      else harness "$OUT/raw-rep$rep.txt" run "$tgt" "$W"
+    [ "$W" = DUR ] && [ "$rep" -gt 1 ] && continue    # exact counts: once is enough
+    for tgt in $TARGETS; do    # interleaved: postfix, tern, postfix, tern ...
+      log "rep $rep/$REPS $W $( [ "$tgt" = custom ] && echo tern || echo postfix)"
+      if [ "$W" = DUR ]; then harness "$OUT/dur.txt" dur "$tgt"; continue; fi
+      if [ "$tgt" = custom ] && [[ " $PERF " == *" $W "* ]]; then
+        setsid bash -c "$(declare -f perf_watch); OUT=$(q "$OUT") PERF_SECONDS=$PERF_SECONDS perf_watch $W $rep" 2>"$OUT/perf-$W-rep$rep.log" &
+        PPID_WATCH=$!
+      fi
+      harness "$OUT/raw-rep$rep.txt" run "$tgt" "$W"
+      if [ -n "$PPID_WATCH" ]; then
+        wait "$PPID_WATCH" 2>/dev/null || true
+        PPID_WATCH=""
+        perf_report "$W" "$rep"
       fi
     done
   done
 done
 rm -f "$OUT/last.txt"
 
-raw=("$OUT"/raw-rep*.txt)
-[ -e "${raw[0]}" ] || die "no results"
-"$PY" "$HERE/mtabench.py" median "${raw[@]}" > "$OUT/median.txt"
-"$PY" "$HERE/mtabench.py" median --spread "${raw[@]}" > "$OUT/median-spread.txt"
 {
   echo "tern vs Postfix on loopback, $(nproc) cores, $( [ "$REPS" -gt 1 ] && echo "medians of $REPS runs" || echo "1 run")"
   echo "postfix $(dpkg-query -W -f='${Version}' postfix 2>/dev/null), ternd $(awk '/^tern commit/{print $3}' "$OUT/machine.txt")"
-  "$PY" "$HERE/mtabench.py" compare --base postfix --new custom --base-name postfix --new-name tern \
-    --rate-goal 4 --cpu-goal 4 --idle-goal-mib 64 "$OUT/median.txt"
-  echo
-  echo "ratios: rates are tern/postfix (higher is better for tern); CPU and memory are"
-  echo "postfix/tern (higher: tern uses less).  raw data: $OUT"
+  if compgen -G "$OUT/raw-rep*.txt" >/dev/null; then
+    "$PY" "$HERE/mtabench.py" median "$OUT"/raw-rep*.txt > "$OUT/median.txt"
+    "$PY" "$HERE/mtabench.py" median --spread "$OUT"/raw-rep*.txt > "$OUT/median-spread.txt"
+    "$PY" "$HERE/mtabench.py" compare --base postfix --new custom --base-name postfix --new-name tern \
+      --rate-goal 4 --cpu-goal 4 --idle-goal-mib 64 "$OUT/median.txt"
+    echo
+    echo "ratios: rates are tern/postfix (higher is better for tern); CPU and memory are"
+    echo "postfix/tern (higher: tern uses less)."
+  fi
+  if [ -s "$OUT/dur.txt" ]; then
+    echo
+    echo "DUR: sync calls per message under strace (custom = tern)"
+    "$PY" "$HERE/mtabench.py" table "$OUT/dur.txt"
+  fi
+  echo "raw data: $OUT"
 } | tee "$OUT/report.txt"
