@@ -189,6 +189,9 @@ reply(struct smtp_proto *p, int code, const char *esc, const char *fmt, ...)
 static void
 close_session(struct smtp_proto *p)
 {
+	/* Once COMMIT is asked for, the message is the queue's to keep. */
+	if (p->req.type == SMTP_REQ_COMMIT)
+		p->msg_open = 0;
 	if (p->msg_open) {
 		p->out.abort_msg = 1;
 		p->msg_open = 0;
