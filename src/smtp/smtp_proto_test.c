@@ -1,0 +1,2893 @@
+/*
+ * Unit tests of the SMTP server state machine: dialogues fed as bytes,
+ * requests answered from a small script, every reply checked.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../common/buf.h"
+#include "../common/strutil.h"
+#include "../common/xmem.h"
+#include "smtp_proto.h"
+
+#define HOST "mx.example.org"
+#define MSG_ID "4QF7K2M9XJ0001"
+#define MSG_DATE "Mon, 1 Jan 2024 00:00:00 +0000"
+#define HELO_LINE "EHLO client.example\r\n"
+#define FROM_LINE "MAIL FROM:<alice@example.net>\r\n"
+#define RCPT_LINE "RCPT TO:<bob@example.org>\r\n"
+
+/* ------------------------------------------------------------ harness */
+
+/* An answer the glue gives to the next request of its type. */
+struct scripted {
+	enum smtp_req_type type;
+	int code;
+	const char *esc;
+	const char *text;
+	const char *final; /* RCPT yes: the expansion (default: the address) */
+};
+
+struct seen_req {
+	enum smtp_req_type type;
+	char addr[ADDR_PATH_MAX + 1];
+	uint64_t size;
+};
+
+struct sess {
+	struct smtp_proto_conf conf;
+	struct smtp_client client;
+	struct smtp_proto *p;
+	int manual; /* leave requests pending for the test to answer */
+
+	struct scripted script[16];
+	size_t nscript, next_script;
+
+	struct buf replies; /* every reply octet, in order */
+	size_t rpos;        /* replies read by the test so far */
+	struct buf body;    /* every message octet, in order */
+	struct buf log;
+	int aborts; /* times abort_msg was raised */
+	int closed;
+	size_t unconsumed; /* input octets the machine did not take */
+
+	struct seen_req req[64];
+	size_t nreq;
+
+	char input[160]; /* the last input, escaped, for failure messages */
+};
+
+static const char *const req_names[] = {
+    "NONE", "MAIL", "RCPT", "VRFY", "OPEN", "COMMIT", "STATUS"};
+
+static int
+setup(void **state)
+{
+	struct sess *s = xcalloc(1, sizeof(*s));
+
+	s->conf.hostname = HOST;
+	s->conf.size_limit = 100000;
+	s->conf.rcpt_limit = 100;
+	s->conf.error_limit = 10;
+	s->conf.line_limit = 512;
+	s->conf.text_line_limit = 1000;
+	s->conf.strict_eol = 1;
+	s->conf.reject_unsync_data = 1;
+	s->conf.vrfy = SMTP_VRFY_CANNOT;
+	snprintf(s->client.addr, sizeof(s->client.addr), "192.0.2.1");
+	snprintf(s->client.name, sizeof(s->client.name), "client.example.net");
+	buf_init(&s->replies, 1 << 22);
+	buf_init(&s->body, 1 << 22);
+	buf_init(&s->log, 1 << 22);
+	snprintf(s->input, sizeof(s->input), "(start)");
+	*state = s;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct sess *s = *state;
+
+	smtp_proto_free(s->p);
+	buf_free(&s->replies);
+	buf_free(&s->body);
+	buf_free(&s->log);
+	free(s);
+	return 0;
+}
+
+/* Move everything the machine produced into the session's records. */
+static void
+collect(struct sess *s)
+{
+	struct smtp_out *o = smtp_proto_out(s->p);
+
+	assert_int_equal(
+	    buf_append(&s->replies, o->reply.data, o->reply.len), 0);
+	o->reply.len = 0;
+	assert_int_equal(buf_append(&s->body, o->body.data, o->body.len), 0);
+	o->body.len = 0;
+	assert_int_equal(buf_append(&s->log, o->log.data, o->log.len), 0);
+	o->log.len = 0;
+	if (o->abort_msg) {
+		s->aborts++;
+		o->abort_msg = 0;
+	}
+	if (o->close)
+		s->closed = 1;
+}
+
+static void
+start_with(struct sess *s, enum smtp_greet how, const char *text)
+{
+	s->p = smtp_proto_new(&s->conf, &s->client);
+	smtp_proto_greet(s->p, how, text);
+	collect(s);
+}
+
+static void
+start(struct sess *s)
+{
+	start_with(s, SMTP_GREET_OK, NULL);
+}
+
+/* The glue's next answer to a request of this type. */
+static void
+script(struct sess *s, enum smtp_req_type type, int code, const char *esc,
+    const char *text)
+{
+	struct scripted *sc = &s->script[s->nscript++];
+
+	assert_true(s->nscript <= sizeof(s->script) / sizeof(s->script[0]));
+	memset(sc, 0, sizeof(*sc));
+	sc->type = type;
+	sc->code = code;
+	sc->esc = esc;
+	sc->text = text;
+}
+
+static char **
+one_final(const char *addr, size_t *n)
+{
+	char **v = xcalloc(1, sizeof(*v));
+
+	v[0] = xstrdup(addr);
+	*n = 1;
+	return v;
+}
+
+/* Answer the pending request: the scripted answer if one is due, else yes. */
+static void
+answer(struct sess *s)
+{
+	const struct smtp_req *rq = smtp_proto_request(s->p);
+	struct scripted *sc = NULL;
+	struct smtp_answer a;
+	struct seen_req *r;
+
+	assert_non_null(rq);
+	assert_true(s->nreq < sizeof(s->req) / sizeof(s->req[0]));
+	r = &s->req[s->nreq++];
+	r->type = rq->type;
+	r->size = rq->size;
+	r->addr[0] = '\0';
+	if (rq->addr)
+		addr_format(rq->addr, r->addr, sizeof(r->addr));
+	if (s->next_script < s->nscript &&
+	    s->script[s->next_script].type == rq->type)
+		sc = &s->script[s->next_script++];
+	memset(&a, 0, sizeof(a));
+	if (sc) {
+		a.code = sc->code;
+		a.esc = sc->esc;
+		snprintf(
+		    a.text, sizeof(a.text), "%s", sc->text ? sc->text : "");
+	}
+	switch (rq->type) {
+	case SMTP_REQ_RCPT:
+		if (a.code < 300)
+			a.final = one_final(
+			    sc && sc->final ? sc->final : r->addr, &a.nfinal);
+		break;
+	case SMTP_REQ_VRFY:
+		if (sc == NULL)
+			snprintf(a.text, sizeof(a.text), "<%s>", r->addr);
+		break;
+	case SMTP_REQ_OPEN:
+		snprintf(a.id, sizeof(a.id), "%s", MSG_ID);
+		snprintf(a.date, sizeof(a.date), "%s", MSG_DATE);
+		break;
+	case SMTP_REQ_STATUS:
+		if (sc == NULL)
+			snprintf(
+			    a.text, sizeof(a.text), "%s accepting mail", HOST);
+		break;
+	default:
+		break;
+	}
+	smtp_proto_answer(s->p, &a);
+	collect(s);
+}
+
+/*
+ * Feed n octets in pieces of at most piece octets, answering requests as
+ * they come (an answer may itself lead to the next request).
+ */
+static void
+feed_pieces(struct sess *s, const char *in, size_t n, size_t piece)
+{
+	size_t off = 0;
+
+	str_escape(s->input, sizeof(s->input), in, n);
+	for (;;) {
+		size_t len, used;
+
+		if (smtp_proto_request(s->p) != NULL) {
+			if (s->manual)
+				break;
+			answer(s);
+			continue;
+		}
+		if (off >= n || s->closed)
+			break;
+		len = n - off < piece ? n - off : piece;
+		used = smtp_proto_feed(s->p, in + off, len);
+		off += used;
+		collect(s);
+		if (used == 0 && smtp_proto_request(s->p) == NULL && !s->closed)
+			fail_msg("after \"%s\": machine took no input and "
+			         "asked nothing",
+			    s->input);
+	}
+	s->unconsumed = n - off;
+}
+
+static void
+feed_n(struct sess *s, const char *in, size_t n)
+{
+	feed_pieces(s, in, n, n ? n : 1);
+}
+
+static void
+feed(struct sess *s, const char *in)
+{
+	feed_n(s, in, strlen(in));
+}
+
+/*
+ * The next reply line, without CRLF.  Every line is checked against the
+ * rules all replies share: three digits and a space or hyphen; an
+ * enhanced code, if any, of the reply's class; none on a 3xx reply.
+ */
+static int
+next_reply(struct sess *s, char *dst, size_t dstsz)
+{
+	const char *p, *crlf;
+	size_t left = s->replies.len - s->rpos, n;
+
+	if (left == 0)
+		return 0;
+	p = s->replies.data + s->rpos;
+	crlf = NULL;
+	for (n = 0; n + 1 < left; n++)
+		if (p[n] == '\r' && p[n + 1] == '\n') {
+			crlf = p + n;
+			break;
+		}
+	if (crlf == NULL)
+		fail_msg("after \"%s\": reply without CRLF", s->input);
+	n = (size_t)(crlf - p);
+	if (n + 1 > dstsz || memchr(p, '\n', n) || memchr(p, '\r', n))
+		fail_msg("after \"%s\": bad reply line", s->input);
+	memcpy(dst, p, n);
+	dst[n] = '\0';
+	s->rpos += n + 2;
+	if (n < 4 || dst[0] < '2' || dst[0] > '5' || dst[1] < '0' ||
+	    dst[1] > '9' || dst[2] < '0' || dst[2] > '9' ||
+	    (dst[3] != ' ' && dst[3] != '-'))
+		fail_msg("after \"%s\": malformed reply \"%s\"", s->input, dst);
+	/* An enhanced code looks like "d.d" followed by more. */
+	if (n >= 7 && dst[4] >= '2' && dst[4] <= '5' && dst[5] == '.' &&
+	    dst[6] >= '0' && dst[6] <= '9') {
+		if (dst[0] == '3')
+			fail_msg("after \"%s\": 3xx reply with an enhanced "
+			         "code: \"%s\"",
+			    s->input, dst);
+		if (dst[4] != dst[0])
+			fail_msg("after \"%s\": enhanced code of another "
+			         "class: \"%s\"",
+			    s->input, dst);
+	}
+	return 1;
+}
+
+static void
+expect_reply_at(struct sess *s, const char *want, const char *file, int line)
+{
+	char got[1024];
+
+	if (!next_reply(s, got, sizeof(got))) {
+		print_error("after \"%s\": expected reply \"%s\", got none\n",
+		    s->input, want);
+		_fail(file, line);
+	}
+	if (strcmp(got, want) != 0) {
+		print_error("after \"%s\": expected reply \"%s\", got \"%s\"\n",
+		    s->input, want, got);
+		_fail(file, line);
+	}
+}
+
+/* code_esc: "550 5.1.1" (the reply starts with it and a space). */
+static void
+expect_code_at(struct sess *s, const char *code_esc, const char *file, int line)
+{
+	char got[1024];
+	size_t n = strlen(code_esc);
+
+	if (!next_reply(s, got, sizeof(got))) {
+		print_error("after \"%s\": expected reply \"%s ...\", got "
+		            "none\n",
+		    s->input, code_esc);
+		_fail(file, line);
+	}
+	if (strncmp(got, code_esc, n) != 0 || got[n] != ' ') {
+		print_error("after \"%s\": expected reply \"%s ...\", got "
+		            "\"%s\"\n",
+		    s->input, code_esc, got);
+		_fail(file, line);
+	}
+}
+
+static void
+expect_no_reply_at(struct sess *s, const char *file, int line)
+{
+	char got[1024];
+
+	if (next_reply(s, got, sizeof(got))) {
+		print_error("after \"%s\": expected no more replies, got "
+		            "\"%s\"\n",
+		    s->input, got);
+		_fail(file, line);
+	}
+}
+
+#define expect_reply(s, want) expect_reply_at(s, want, __FILE__, __LINE__)
+#define expect_code(s, ce) expect_code_at(s, ce, __FILE__, __LINE__)
+#define expect_no_reply(s) expect_no_reply_at(s, __FILE__, __LINE__)
+
+static void
+expect_closed(struct sess *s)
+{
+	if (!s->closed)
+		fail_msg(
+		    "after \"%s\": expected the session to close", s->input);
+}
+
+static void
+expect_open(struct sess *s)
+{
+	if (s->closed)
+		fail_msg(
+		    "after \"%s\": the session closed unexpectedly", s->input);
+}
+
+static void
+expect_body(struct sess *s, const char *want, size_t n)
+{
+	if (s->body.len != n || (n > 0 && memcmp(s->body.data, want, n) != 0)) {
+		char w[400], g[400];
+
+		str_escape(w, sizeof(w), want, n);
+		str_escape(g, sizeof(g), s->body.data, s->body.len);
+		fail_msg("after \"%s\": expected body \"%s\", got \"%s\"",
+		    s->input, w, g);
+	}
+}
+
+static size_t
+count_req(const struct sess *s, enum smtp_req_type type)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->nreq; i++)
+		if (s->req[i].type == type)
+			n++;
+	return n;
+}
+
+static void
+expect_req_count(struct sess *s, enum smtp_req_type type, size_t want)
+{
+	size_t got = count_req(s, type);
+
+	if (got != want)
+		fail_msg("after \"%s\": expected %zu %s requests, got %zu",
+		    s->input, want, req_names[type], got);
+}
+
+/* The Received: header the machine puts before a message. */
+static void
+received(char *dst, size_t dstsz, const char *helo, const char *proto,
+    const char *one_rcpt)
+{
+	if (one_rcpt)
+		snprintf(dst, dstsz,
+		    "Received: from %s (client.example.net [192.0.2.1])\r\n"
+		    "\tby " HOST " (tern) with %s id " MSG_ID "\r\n"
+		    "\tfor <%s>; " MSG_DATE "\r\n",
+		    helo, proto, one_rcpt);
+	else
+		snprintf(dst, dstsz,
+		    "Received: from %s (client.example.net [192.0.2.1])\r\n"
+		    "\tby " HOST " (tern) with %s id " MSG_ID "; " MSG_DATE
+		    "\r\n",
+		    helo, proto);
+}
+
+/* Forget the body so far (the Received: header, typically). */
+static void
+drop_body(struct sess *s)
+{
+	s->body.len = 0;
+}
+
+static void
+expect_ehlo_reply(struct sess *s)
+{
+	char got[1024];
+
+	do {
+		if (!next_reply(s, got, sizeof(got)))
+			fail_msg(
+			    "after \"%s\": EHLO reply incomplete", s->input);
+		if (strncmp(got, "250", 3) != 0)
+			fail_msg("after \"%s\": expected 250 lines, got "
+			         "\"%s\"",
+			    s->input, got);
+	} while (got[3] == '-');
+}
+
+static void
+ehlo(struct sess *s)
+{
+	feed(s, HELO_LINE);
+	expect_ehlo_reply(s);
+}
+
+/* EHLO, MAIL and one RCPT, all accepted. */
+static void
+envelope(struct sess *s)
+{
+	ehlo(s);
+	feed(s, FROM_LINE RCPT_LINE);
+	expect_reply(s, "250 2.1.0 Ok");
+	expect_reply(s, "250 2.1.5 Ok");
+}
+
+/* Up to and including the 354. */
+static void
+open_data(struct sess *s)
+{
+	envelope(s);
+	feed(s, "DATA\r\n");
+	expect_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	drop_body(s);
+}
+
+#define SESS struct sess *s = *state
+
+/* ----------------------------------------------------------- greeting */
+
+static void
+greeting_ok_is_220_without_enhanced_code(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_reply(s, "220 " HOST " ESMTP tern");
+	expect_no_reply(s);
+	expect_open(s);
+	assert_int_equal(smtp_proto_refusing(s->p), 0);
+}
+
+static void
+input_before_greeting_is_not_consumed(void **state)
+{
+	SESS;
+
+	s->p = smtp_proto_new(&s->conf, &s->client);
+	assert_int_equal(smtp_proto_feed(s->p, "NOOP\r\n", 6), 0);
+	collect(s);
+	expect_no_reply(s);
+}
+
+static void
+greeting_busy_is_421_470_and_closes(void **state)
+{
+	SESS;
+
+	start_with(s, SMTP_GREET_BUSY, NULL);
+	expect_reply(s, "421 4.7.0 " HOST " Error: too many connections");
+	expect_closed(s);
+	feed(s, "NOOP\r\n");
+	expect_no_reply(s);
+	assert_int_equal(s->unconsumed, 6);
+}
+
+static void
+greeting_busy_uses_the_given_text(void **state)
+{
+	SESS;
+
+	start_with(s, SMTP_GREET_BUSY, "Too many sessions from you");
+	expect_reply(s, "421 4.7.0 " HOST " Too many sessions from you");
+	expect_closed(s);
+}
+
+static void
+greeting_shutdown_is_421_432_and_closes(void **state)
+{
+	SESS;
+
+	start_with(s, SMTP_GREET_SHUTDOWN, NULL);
+	expect_reply(s,
+	    "421 4.3.2 " HOST
+	    " Service shutting down, closing transmission channel");
+	expect_closed(s);
+}
+
+static void
+greeting_reject_is_554_then_503_until_quit(void **state)
+{
+	SESS;
+
+	start_with(s, SMTP_GREET_REJECT, NULL);
+	expect_reply(s, "554 " HOST " No SMTP service here");
+	assert_int_equal(smtp_proto_refusing(s->p), 1);
+	feed(s, HELO_LINE FROM_LINE "NOOP\r\n");
+	expect_reply(s, "503 5.5.1 Error: access denied, send QUIT");
+	expect_reply(s, "503 5.5.1 Error: access denied, send QUIT");
+	expect_reply(s, "503 5.5.1 Error: access denied, send QUIT");
+	expect_req_count(s, SMTP_REQ_MAIL, 0);
+	expect_open(s);
+	feed(s, "QUIT\r\n");
+	expect_reply(s, "221 2.0.0 " HOST " closing connection");
+	expect_closed(s);
+}
+
+static void
+greeting_reject_uses_the_given_text(void **state)
+{
+	SESS;
+
+	start_with(s, SMTP_GREET_REJECT, "Access denied");
+	expect_reply(s, "554 " HOST " Access denied");
+}
+
+static void
+greeting_nomail_is_521_532_then_521_until_quit(void **state)
+{
+	SESS;
+
+	start_with(s, SMTP_GREET_NOMAIL, NULL);
+	expect_reply(s, "521 5.3.2 " HOST " does not accept mail");
+	assert_int_equal(smtp_proto_refusing(s->p), 1);
+	feed(s, HELO_LINE FROM_LINE);
+	expect_reply(s, "521 5.3.2 " HOST " does not accept mail");
+	expect_reply(s, "521 5.3.2 " HOST " does not accept mail");
+	expect_req_count(s, SMTP_REQ_MAIL, 0);
+	feed(s, "quit\r\n");
+	expect_reply(s, "221 2.0.0 " HOST " closing connection");
+	expect_closed(s);
+}
+
+/* --------------------------------------------------------- HELO, EHLO */
+
+static void
+ehlo_lists_every_keyword_without_enhanced_codes(void **state)
+{
+	SESS;
+	char size_line[64];
+
+	start(s);
+	expect_code(s, "220");
+	feed(s, HELO_LINE);
+	snprintf(size_line, sizeof(size_line), "250-SIZE %llu",
+	    (unsigned long long)s->conf.size_limit);
+	expect_reply(s, "250-" HOST);
+	expect_reply(s, "250-PIPELINING");
+	expect_reply(s, size_line);
+	expect_reply(s, "250-8BITMIME");
+	expect_reply(s, "250-SMTPUTF8");
+	expect_reply(s, "250-ENHANCEDSTATUSCODES");
+	expect_reply(s, "250-CHUNKING");
+	expect_reply(s, "250-DSN");
+	expect_reply(s, "250-VRFY");
+	expect_reply(s, "250 HELP");
+	expect_no_reply(s);
+	assert_string_equal(smtp_proto_helo(s->p), "client.example");
+	assert_string_equal(smtp_proto_protocol(s->p), "ESMTP");
+}
+
+static void
+ehlo_size_follows_the_limit(void **state)
+{
+	SESS;
+
+	s->conf.size_limit = 52428800;
+	start(s);
+	expect_code(s, "220");
+	feed(s, HELO_LINE);
+	expect_reply(s, "250-" HOST);
+	expect_reply(s, "250-PIPELINING");
+	expect_reply(s, "250-SIZE 52428800");
+}
+
+static void
+ehlo_omits_vrfy_when_disabled(void **state)
+{
+	SESS;
+	char got[1024];
+
+	s->conf.vrfy = SMTP_VRFY_DISABLED;
+	start(s);
+	expect_code(s, "220");
+	feed(s, HELO_LINE);
+	while (next_reply(s, got, sizeof(got)))
+		if (strcmp(got + 4, "VRFY") == 0)
+			fail_msg("VRFY advertised while disabled");
+	assert_string_equal(got, "250 HELP");
+}
+
+static void
+helo_is_250_hostname_without_enhanced_code(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	feed(s, "HELO client.example\r\n");
+	expect_reply(s, "250 " HOST);
+	expect_no_reply(s);
+	assert_string_equal(smtp_proto_protocol(s->p), "SMTP");
+}
+
+static void
+helo_without_argument_is_501_554(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	feed(s, "HELO\r\nEHLO   \r\n");
+	expect_reply(s, "501 5.5.4 Syntax: HELO hostname");
+	expect_reply(s, "501 5.5.4 Syntax: EHLO hostname");
+	assert_string_equal(smtp_proto_helo(s->p), "");
+}
+
+static void
+helo_with_blank_inside_is_501_554(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	feed(s, "EHLO two words\r\n");
+	expect_reply(s, "501 5.5.4 Syntax: EHLO hostname");
+}
+
+static void
+helo_trailing_blanks_are_ignored(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	feed(s, "HELO client.example  \r\n");
+	expect_reply(s, "250 " HOST);
+	assert_string_equal(smtp_proto_helo(s->p), "client.example");
+}
+
+/* --------------------------------------------------------------- MAIL */
+
+static void
+mail_before_helo_is_503_551(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	feed(s, FROM_LINE);
+	expect_reply(s, "503 5.5.1 Error: send HELO/EHLO first");
+	expect_req_count(s, SMTP_REQ_MAIL, 0);
+}
+
+static void
+mail_asks_the_glue_and_answers_250_210(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	feed(s, "MAIL FROM:<Alice@Example.NET> SIZE=1234\r\n");
+	expect_reply(s, "250 2.1.0 Ok");
+	expect_req_count(s, SMTP_REQ_MAIL, 1);
+	assert_string_equal(s->req[0].addr, "Alice@example.net");
+	assert_int_equal(s->req[0].size, 1234);
+	assert_string_equal(smtp_proto_txn(s->p)->from.local, "Alice");
+	assert_int_equal(smtp_proto_txn(s->p)->params.size, 1234);
+}
+
+static void
+mail_null_sender_is_accepted(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	feed(s, "MAIL FROM:<>\r\n");
+	expect_reply(s, "250 2.1.0 Ok");
+	assert_string_equal(s->req[0].addr, "");
+}
+
+static void
+mail_twice_is_503_551(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	feed(s, FROM_LINE FROM_LINE);
+	expect_reply(s, "250 2.1.0 Ok");
+	expect_reply(s, "503 5.5.1 Error: nested MAIL command");
+	expect_req_count(s, SMTP_REQ_MAIL, 1);
+}
+
+static void
+mail_without_brackets_is_501_554(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	feed(s, "MAIL FROM:alice@example.net\r\nMAIL TO:<a@b.example>\r\n");
+	expect_reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
+	expect_reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
+	expect_req_count(s, SMTP_REQ_MAIL, 0);
+}
+
+static void
+mail_bad_sender_syntax_is_553_517(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	feed(s, "MAIL FROM:<alice..x@example.net>\r\n");
+	expect_reply(s, "553 5.1.7 Bad sender address syntax");
+	feed(s, "MAIL FROM:<alice@-example.net>\r\n");
+	expect_reply(s, "553 5.1.7 Bad sender address syntax");
+	expect_req_count(s, SMTP_REQ_MAIL, 0);
+}
+
+static void
+mail_size_over_the_limit_is_552_534(void **state)
+{
+	SESS;
+	char line[128];
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	snprintf(line, sizeof(line), "MAIL FROM:<a@example.net> SIZE=%llu\r\n",
+	    (unsigned long long)s->conf.size_limit + 1);
+	feed(s, line);
+	expect_reply(
+	    s, "552 5.3.4 Message size exceeds fixed maximum message size");
+	expect_req_count(s, SMTP_REQ_MAIL, 0);
+	snprintf(line, sizeof(line), "MAIL FROM:<a@example.net> SIZE=%llu\r\n",
+	    (unsigned long long)s->conf.size_limit);
+	feed(s, line);
+	expect_reply(s, "250 2.1.0 Ok");
+}
+
+static void
+mail_unknown_parameter_is_555_554(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	feed(s, "MAIL FROM:<a@example.net> TRANSID=<x@y>\r\n");
+	expect_reply(s, "555 5.5.4 Unsupported option: TRANSID");
+	expect_req_count(s, SMTP_REQ_MAIL, 0);
+}
+
+static void
+mail_duplicate_parameter_is_501_554(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	feed(s, "MAIL FROM:<a@example.net> BODY=7BIT body=8BITMIME\r\n");
+	expect_reply(s, "501 5.5.4 Duplicate parameter body");
+}
+
+static void
+mail_binarymime_is_504_554(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	feed(s, "MAIL FROM:<a@example.net> BODY=BINARYMIME\r\n");
+	expect_reply(s, "504 5.5.4 BODY=BINARYMIME is not supported");
+}
+
+static void
+mail_non_ascii_sender_needs_smtputf8_553_567(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	feed(s, "MAIL FROM:<j\xc3\xb6rg@example.net>\r\n");
+	expect_reply(s, "553 5.6.7 Non-ASCII sender address requires SMTPUTF8");
+	feed(s, "MAIL FROM:<j\xc3\xb6rg@example.net> SMTPUTF8\r\n");
+	expect_reply(s, "250 2.1.0 Ok");
+	assert_string_equal(smtp_proto_protocol(s->p), "UTF8SMTP");
+}
+
+static void
+mail_refused_by_the_glue_452_431_leaves_no_transaction(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	script(s, SMTP_REQ_MAIL, 452, "4.3.1",
+	    "Error: insufficient system storage");
+	feed(s, FROM_LINE RCPT_LINE);
+	expect_reply(s, "452 4.3.1 Error: insufficient system storage");
+	expect_reply(s, "503 5.5.1 Error: need MAIL command");
+	expect_req_count(s, SMTP_REQ_RCPT, 0);
+	feed(s, FROM_LINE);
+	expect_reply(s, "250 2.1.0 Ok");
+}
+
+/* --------------------------------------------------------------- RCPT */
+
+static void
+rcpt_before_mail_is_503_551(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	feed(s, RCPT_LINE);
+	expect_reply(s, "503 5.5.1 Error: need MAIL command");
+	expect_req_count(s, SMTP_REQ_RCPT, 0);
+}
+
+static void
+rcpt_asks_the_glue_and_answers_250_215(void **state)
+{
+	SESS;
+	const struct smtp_txn *t;
+
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	expect_req_count(s, SMTP_REQ_RCPT, 1);
+	assert_string_equal(s->req[1].addr, "bob@example.org");
+	t = smtp_proto_txn(s->p);
+	assert_int_equal(t->nrcpt, 1);
+	assert_int_equal(t->rcpt[0].nfinal, 1);
+	assert_string_equal(t->rcpt[0].final[0], "bob@example.org");
+}
+
+static void
+rcpt_passes_parameters_to_the_glue(void **state)
+{
+	SESS;
+	const struct smtp_txn *t;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	feed(s,
+	    FROM_LINE "RCPT TO:<bob@example.org> NOTIFY=SUCCESS,DELAY "
+	              "ORCPT=rfc822;bob+2Bx@example.org\r\n");
+	expect_reply(s, "250 2.1.0 Ok");
+	expect_reply(s, "250 2.1.5 Ok");
+	t = smtp_proto_txn(s->p);
+	assert_int_equal(
+	    t->rcpt[0].params.notify, SMTP_NOTIFY_SUCCESS | SMTP_NOTIFY_DELAY);
+	assert_string_equal(
+	    t->rcpt[0].params.orcpt, "rfc822;bob+2Bx@example.org");
+}
+
+static void
+rcpt_bad_syntax_is_553_513(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	feed(s,
+	    FROM_LINE "RCPT TO:<bob@@example.org>\r\nRCPT TO:<>\r\n"
+	              "RCPT TO:bob@example.org\r\n");
+	expect_reply(s, "250 2.1.0 Ok");
+	expect_reply(s, "553 5.1.3 Bad recipient address syntax");
+	expect_reply(s, "553 5.1.3 Null recipient address");
+	expect_reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
+	expect_req_count(s, SMTP_REQ_RCPT, 0);
+}
+
+static void
+rcpt_too_long_is_553_513(void **state)
+{
+	SESS;
+	char local[66], line[400];
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	feed(s, FROM_LINE);
+	expect_reply(s, "250 2.1.0 Ok");
+	memset(local, 'a', 65);
+	local[65] = '\0';
+	snprintf(line, sizeof(line), "RCPT TO:<%s@example.org>\r\n", local);
+	feed(s, line);
+	expect_reply(s, "553 5.1.3 Recipient address too long");
+}
+
+static void
+rcpt_non_ascii_needs_smtputf8_553_567(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	feed(s, FROM_LINE "RCPT TO:<j\xc3\xb6rg@example.org>\r\n");
+	expect_reply(s, "250 2.1.0 Ok");
+	expect_reply(
+	    s, "553 5.6.7 Non-ASCII recipient address requires SMTPUTF8");
+	feed(s,
+	    "RSET\r\nMAIL FROM:<a@example.net> SMTPUTF8\r\n"
+	    "RCPT TO:<j\xc3\xb6rg@example.org>\r\n");
+	expect_reply(s, "250 2.0.0 Ok");
+	expect_reply(s, "250 2.1.0 Ok");
+	expect_reply(s, "250 2.1.5 Ok");
+}
+
+static void
+rcpt_unknown_parameter_is_555_554(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	feed(s, FROM_LINE "RCPT TO:<bob@example.org> SIZE=10\r\n");
+	expect_reply(s, "250 2.1.0 Ok");
+	expect_reply(s, "555 5.5.4 Unsupported option: SIZE");
+}
+
+static void
+rcpt_duplicate_parameter_is_501_554(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	feed(s,
+	    FROM_LINE
+	    "RCPT TO:<bob@example.org> NOTIFY=NEVER NOTIFY=NEVER\r\n");
+	expect_reply(s, "250 2.1.0 Ok");
+	expect_reply(s, "501 5.5.4 Duplicate parameter NOTIFY");
+}
+
+static void
+rcpt_550_511_from_the_glue_keeps_the_transaction(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	script(s, SMTP_REQ_RCPT, 550, "5.1.1",
+	    "<nobody@example.org>: Recipient address rejected: User unknown");
+	feed(s,
+	    FROM_LINE "RCPT TO:<nobody@example.org>\r\n" RCPT_LINE "DATA\r\n");
+	expect_reply(s, "250 2.1.0 Ok");
+	expect_reply(s,
+	    "550 5.1.1 <nobody@example.org>: Recipient address "
+	    "rejected: User unknown");
+	expect_reply(s, "250 2.1.5 Ok");
+	expect_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	assert_int_equal(smtp_proto_txn(s->p)->nrcpt, 1);
+	assert_string_equal(smtp_proto_txn(s->p)->rcpt[0].addr.local, "bob");
+}
+
+static void
+rcpt_551_516_from_the_glue_is_sent_as_is(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	script(s, SMTP_REQ_RCPT, 551, "5.1.6",
+	    "User not local; please try <bob@new.example>");
+	feed(s, FROM_LINE RCPT_LINE "DATA\r\n");
+	expect_reply(s, "250 2.1.0 Ok");
+	expect_reply(
+	    s, "551 5.1.6 User not local; please try <bob@new.example>");
+	expect_reply(s, "554 5.5.1 Error: no valid recipients");
+	assert_int_equal(smtp_proto_txn(s->p)->nrcpt, 0);
+}
+
+static void
+rcpt_251_215_from_the_glue_accepts_with_its_expansion(void **state)
+{
+	SESS;
+	const struct smtp_txn *t;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	script(s, SMTP_REQ_RCPT, 251, "2.1.5",
+	    "User not local; will forward to <bob@new.example>");
+	s->script[0].final = "bob@new.example";
+	feed(s, FROM_LINE RCPT_LINE);
+	expect_reply(s, "250 2.1.0 Ok");
+	expect_reply(
+	    s, "251 2.1.5 User not local; will forward to <bob@new.example>");
+	t = smtp_proto_txn(s->p);
+	assert_int_equal(t->nrcpt, 1);
+	assert_int_equal(t->rcpt[0].nfinal, 1);
+	assert_string_equal(t->rcpt[0].final[0], "bob@new.example");
+	feed(s, "DATA\r\n");
+	expect_code(s, "354");
+}
+
+static void
+rcpt_450_471_from_the_glue_is_not_a_client_error(void **state)
+{
+	SESS;
+
+	s->conf.error_limit = 2;
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	script(s, SMTP_REQ_RCPT, 450, "4.7.1",
+	    "<bob@example.org>: Recipient address rejected: Try again later");
+	script(s, SMTP_REQ_RCPT, 450, "4.7.1",
+	    "<bob@example.org>: Recipient address rejected: Try again later");
+	feed(s, FROM_LINE RCPT_LINE RCPT_LINE RCPT_LINE);
+	expect_reply(s, "250 2.1.0 Ok");
+	expect_reply(s,
+	    "450 4.7.1 <bob@example.org>: Recipient address "
+	    "rejected: Try again later");
+	expect_reply(s,
+	    "450 4.7.1 <bob@example.org>: Recipient address "
+	    "rejected: Try again later");
+	expect_reply(s, "250 2.1.5 Ok");
+	expect_open(s);
+	assert_int_equal(smtp_proto_txn(s->p)->nrcpt, 1);
+}
+
+static void
+rcpt_554_571_from_the_glue_is_sent_as_is(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	script(s, SMTP_REQ_RCPT, 554, "5.7.1",
+	    "<x@elsewhere.example>: Relay access denied");
+	feed(s, FROM_LINE "RCPT TO:<x@elsewhere.example>\r\n");
+	expect_reply(s, "250 2.1.0 Ok");
+	expect_reply(s, "554 5.7.1 <x@elsewhere.example>: Relay access denied");
+	assert_int_equal(smtp_proto_txn(s->p)->nrcpt, 0);
+}
+
+static void
+rcpt_over_the_limit_is_452_453(void **state)
+{
+	SESS;
+
+	s->conf.rcpt_limit = 2;
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	feed(s,
+	    FROM_LINE "RCPT TO:<a@example.org>\r\nRCPT TO:<b@example.org>\r\n"
+	              "RCPT TO:<c@example.org>\r\nDATA\r\n");
+	expect_reply(s, "250 2.1.0 Ok");
+	expect_reply(s, "250 2.1.5 Ok");
+	expect_reply(s, "250 2.1.5 Ok");
+	expect_reply(s, "452 4.5.3 Error: too many recipients");
+	expect_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	expect_req_count(s, SMTP_REQ_RCPT, 2);
+	assert_int_equal(smtp_proto_txn(s->p)->nrcpt, 2);
+}
+
+/* --------------------------------------------------------------- DATA */
+
+static void
+data_before_mail_is_503_551(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	feed(s, "DATA\r\n");
+	expect_reply(s, "503 5.5.1 Error: need MAIL command");
+	expect_req_count(s, SMTP_REQ_OPEN, 0);
+}
+
+static void
+data_without_recipients_is_554_551(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	feed(s, FROM_LINE "DATA\r\n");
+	expect_reply(s, "250 2.1.0 Ok");
+	expect_reply(s, "554 5.5.1 Error: no valid recipients");
+	expect_req_count(s, SMTP_REQ_OPEN, 0);
+}
+
+static void
+data_with_argument_is_501_554(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	feed(s, "DATA now\r\n");
+	expect_reply(s, "501 5.5.4 Syntax: DATA");
+	expect_req_count(s, SMTP_REQ_OPEN, 0);
+}
+
+static void
+data_message_gets_received_header_and_exact_octets(void **state)
+{
+	SESS;
+	static const char text[] = "Subject: hi\r\n"
+	                           "\r\n"
+	                           "line one\r\n"
+	                           "\tindented\r\n";
+	static const char want[] =
+	    "Received: from client.example (client.example.net [192.0.2.1])\r\n"
+	    "\tby " HOST " (tern) with ESMTP id " MSG_ID "\r\n"
+	    "\tfor <bob@example.org>; " MSG_DATE "\r\n"
+	    "Subject: hi\r\n"
+	    "\r\n"
+	    "line one\r\n"
+	    "\tindented\r\n";
+
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	feed(s, "DATA\r\n");
+	expect_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	assert_int_equal(smtp_proto_in_data(s->p), 1);
+	assert_string_equal(smtp_proto_txn(s->p)->id, MSG_ID);
+	feed(s, text);
+	expect_no_reply(s);
+	feed(s, ".\r\n");
+	expect_reply(s, "250 2.0.0 Ok: queued as " MSG_ID);
+	expect_body(s, want, sizeof(want) - 1);
+	expect_req_count(s, SMTP_REQ_COMMIT, 1);
+	/* the Received: header is not counted */
+	assert_int_equal(s->req[s->nreq - 1].size, sizeof(text) - 1);
+	assert_int_equal(smtp_proto_in_data(s->p), 0);
+	assert_int_equal(s->aborts, 0);
+}
+
+static void
+data_received_header_names_no_recipient_when_several(void **state)
+{
+	SESS;
+	char want[512];
+
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	feed(s, "RCPT TO:<carol@example.org>\r\nDATA\r\n");
+	expect_reply(s, "250 2.1.5 Ok");
+	expect_code(s, "354");
+	received(want, sizeof(want), "client.example", "ESMTP", NULL);
+	expect_body(s, want, strlen(want));
+}
+
+static void
+data_received_header_says_smtp_after_helo(void **state)
+{
+	SESS;
+	char want[512];
+
+	start(s);
+	expect_code(s, "220");
+	feed(s, "HELO old.example\r\n" FROM_LINE RCPT_LINE "DATA\r\n");
+	expect_reply(s, "250 " HOST);
+	expect_reply(s, "250 2.1.0 Ok");
+	expect_reply(s, "250 2.1.5 Ok");
+	expect_code(s, "354");
+	received(want, sizeof(want), "old.example", "SMTP", "bob@example.org");
+	expect_body(s, want, strlen(want));
+}
+
+static void
+data_dot_stuffing_is_undone(void **state)
+{
+	SESS;
+	static const char want[] = ".leading dot\r\n"
+	                           "..two\r\n"
+	                           ".\r\n"
+	                           "a . in the middle.\r\n";
+
+	start(s);
+	expect_code(s, "220");
+	open_data(s);
+	feed(s, "..leading dot\r\n...two\r\n..\r\na . in the middle.\r\n.\r\n");
+	expect_reply(s, "250 2.0.0 Ok: queued as " MSG_ID);
+	expect_body(s, want, sizeof(want) - 1);
+	assert_int_equal(s->req[s->nreq - 1].size, sizeof(want) - 1);
+}
+
+static void
+data_empty_message_is_committed(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	open_data(s);
+	feed(s, ".\r\n");
+	expect_reply(s, "250 2.0.0 Ok: queued as " MSG_ID);
+	expect_body(s, "", 0);
+	assert_int_equal(s->req[s->nreq - 1].size, 0);
+}
+
+static void
+data_terminator_split_in_single_octets(void **state)
+{
+	SESS;
+	static const char msg[] = "a\r\n..b\r\n.\r\nNOOP\r\n";
+	static const char want[] = "a\r\n.b\r\n";
+
+	start(s);
+	expect_code(s, "220");
+	open_data(s);
+	feed_pieces(s, msg, sizeof(msg) - 1, 1);
+	expect_reply(s, "250 2.0.0 Ok: queued as " MSG_ID);
+	expect_reply(s, "250 2.0.0 Ok");
+	expect_body(s, want, sizeof(want) - 1);
+}
+
+static void
+data_then_next_transaction_in_same_session(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	open_data(s);
+	feed(s, "x\r\n.\r\n" FROM_LINE RCPT_LINE "DATA\r\n");
+	expect_reply(s, "250 2.0.0 Ok: queued as " MSG_ID);
+	expect_reply(s, "250 2.1.0 Ok");
+	expect_reply(s, "250 2.1.5 Ok");
+	expect_code(s, "354");
+	expect_req_count(s, SMTP_REQ_OPEN, 2);
+}
+
+static void
+data_glued_to_text_is_554_550(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	feed(s, "DATA\r\nSubject: x\r\n");
+	expect_reply(s,
+	    "554 5.5.0 Error: improper use of SMTP command "
+	    "pipelining");
+	/* the transaction is gone, the text is read as commands */
+	expect_reply(s, "500 5.5.1 Error: command not recognized");
+	expect_req_count(s, SMTP_REQ_OPEN, 0);
+	feed(s, RCPT_LINE);
+	expect_reply(s, "503 5.5.1 Error: need MAIL command");
+}
+
+static void
+data_glued_to_text_is_accepted_when_allowed(void **state)
+{
+	SESS;
+
+	s->conf.reject_unsync_data = 0;
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	feed(s, "DATA\r\nSubject: x\r\n\r\nhi\r\n.\r\n");
+	expect_code(s, "354");
+	expect_reply(s, "250 2.0.0 Ok: queued as " MSG_ID);
+}
+
+static void
+data_over_the_size_limit_is_552_534_after_the_dot(void **state)
+{
+	SESS;
+	char line[101];
+	int i;
+
+	s->conf.size_limit = 2000;
+	start(s);
+	expect_code(s, "220");
+	open_data(s);
+	memset(line, 'x', 98);
+	line[98] = '\r';
+	line[99] = '\n';
+	line[100] = '\0';
+	for (i = 0; i < 30; i++) /* 3000 octets */
+		feed(s, line);
+	expect_no_reply(s);
+	expect_open(s);
+	assert_true(s->body.len <= s->conf.size_limit);
+	assert_int_equal(s->aborts, 0);
+	feed(s, ".\r\nNOOP\r\n");
+	expect_reply(
+	    s, "552 5.3.4 Message size exceeds fixed maximum message size");
+	expect_reply(s, "250 2.0.0 Ok");
+	assert_int_equal(s->aborts, 1);
+	expect_req_count(s, SMTP_REQ_COMMIT, 0);
+	feed(s, RCPT_LINE);
+	expect_reply(s, "503 5.5.1 Error: need MAIL command");
+}
+
+static void
+data_exactly_at_the_size_limit_is_accepted(void **state)
+{
+	SESS;
+	char text[1024];
+
+	s->conf.size_limit = 1024;
+	start(s);
+	expect_code(s, "220");
+	open_data(s);
+	memset(text, 'y', sizeof(text));
+	text[1022] = '\r';
+	text[1023] = '\n';
+	/* a line of 1024 octets is too long: use two */
+	text[500] = '\r';
+	text[501] = '\n';
+	feed_n(s, text, sizeof(text));
+	feed(s, ".\r\n");
+	expect_reply(s, "250 2.0.0 Ok: queued as " MSG_ID);
+	assert_int_equal(s->req[s->nreq - 1].size, 1024);
+}
+
+static void
+data_line_over_the_text_limit_is_554_560(void **state)
+{
+	SESS;
+	char line[1002];
+
+	start(s);
+	expect_code(s, "220");
+	open_data(s);
+	/* 999 octets + CRLF = 1001 > 1000 */
+	memset(line, 'z', 999);
+	line[999] = '\r';
+	line[1000] = '\n';
+	line[1001] = '\0';
+	feed(s, line);
+	feed(s, "short\r\n.\r\n");
+	expect_reply(
+	    s, "554 5.6.0 Error: message line longer than 1000 octets");
+	assert_int_equal(s->aborts, 1);
+	expect_req_count(s, SMTP_REQ_COMMIT, 0);
+}
+
+static void
+data_line_at_the_text_limit_is_accepted(void **state)
+{
+	SESS;
+	char line[1001];
+
+	start(s);
+	expect_code(s, "220");
+	open_data(s);
+	/* 998 octets + CRLF = 1000 */
+	memset(line, 'z', 998);
+	line[998] = '\r';
+	line[999] = '\n';
+	line[1000] = '\0';
+	feed(s, line);
+	feed(s, ".\r\n");
+	expect_reply(s, "250 2.0.0 Ok: queued as " MSG_ID);
+}
+
+static void
+data_with_nul_is_554_560(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	open_data(s);
+	feed_n(s, "a\0b\r\n.\r\n", 8);
+	expect_reply(s, "554 5.6.0 Error: message contains NUL octets");
+	assert_int_equal(s->aborts, 1);
+	expect_req_count(s, SMTP_REQ_COMMIT, 0);
+}
+
+static void
+data_open_refused_by_the_glue_is_sent_as_is(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	script(s, SMTP_REQ_OPEN, 451, "4.3.0", "Error: queue file write error");
+	feed(s, "DATA\r\n");
+	expect_reply(s, "451 4.3.0 Error: queue file write error");
+	assert_int_equal(smtp_proto_in_data(s->p), 0);
+	expect_body(s, "", 0);
+	feed(s, "NOOP\r\n");
+	expect_reply(s, "250 2.0.0 Ok");
+}
+
+static void
+data_commit_451_430_resets_the_transaction(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	open_data(s);
+	script(
+	    s, SMTP_REQ_COMMIT, 451, "4.3.0", "Error: queue file write error");
+	feed(s, "hi\r\n.\r\n" RCPT_LINE);
+	expect_reply(s, "451 4.3.0 Error: queue file write error");
+	expect_reply(s, "503 5.5.1 Error: need MAIL command");
+	/* The file is the queue's: the machine does not abort it. */
+	assert_int_equal(s->aborts, 0);
+}
+
+/* ------------------------------------------------------ SMTP smuggling */
+
+/*
+ * Text, a non-canonical "end", then a second transaction that must never
+ * run.  In strict mode the session ends at the bad line ending.
+ */
+static void
+smuggling_strict(struct sess *s, const char *bad)
+{
+	char in[512];
+
+	snprintf(in, sizeof(in),
+	    "Subject: x\r\n\r\nhi%sMAIL FROM:<evil@example.com>\r\n"
+	    "RCPT TO:<victim@example.org>\r\nDATA\r\n",
+	    bad);
+	start(s);
+	expect_code(s, "220");
+	open_data(s);
+	feed(s, in);
+	expect_reply(
+	    s, "521 5.5.2 Error: bare CR or LF received, closing connection");
+	expect_no_reply(s);
+	expect_closed(s);
+	assert_int_equal(s->aborts, 1);
+	expect_req_count(s, SMTP_REQ_MAIL, 1);
+	expect_req_count(s, SMTP_REQ_COMMIT, 0);
+}
+
+static void
+smuggling_lf_dot_lf_is_521_552(void **state)
+{
+	smuggling_strict(*state, "\n.\n");
+}
+
+static void
+smuggling_crlf_dot_lf_is_521_552(void **state)
+{
+	smuggling_strict(*state, "\r\n.\n");
+}
+
+static void
+smuggling_lf_dot_crlf_is_521_552(void **state)
+{
+	smuggling_strict(*state, "\n.\r\n");
+}
+
+static void
+smuggling_cr_dot_crlf_is_521_552(void **state)
+{
+	smuggling_strict(*state, "\r.\r\n");
+}
+
+/*
+ * Lenient mode: the sequence is text; the message ends at the real
+ * terminator and holds the would-be second transaction.
+ */
+static void
+smuggling_lenient(struct sess *s, const char *bad, const char *want_bad)
+{
+	char in[512], want[512];
+
+	snprintf(
+	    in, sizeof(in), "hi%sMAIL FROM:<evil@example.com>\r\n.\r\n", bad);
+	snprintf(want, sizeof(want), "hi%sMAIL FROM:<evil@example.com>\r\n",
+	    want_bad);
+	s->conf.strict_eol = 0;
+	start(s);
+	expect_code(s, "220");
+	open_data(s);
+	feed(s, in);
+	expect_reply(s, "250 2.0.0 Ok: queued as " MSG_ID);
+	expect_no_reply(s);
+	expect_open(s);
+	expect_req_count(s, SMTP_REQ_MAIL, 1);
+	expect_req_count(s, SMTP_REQ_COMMIT, 1);
+	expect_body(s, want, strlen(want));
+}
+
+static void
+smuggling_lf_dot_lf_is_text_when_lenient(void **state)
+{
+	/* bare LF is a line end; a "." after it is text, not stuffing */
+	smuggling_lenient(*state, "\n.\n", "\r\n.\r\n");
+}
+
+static void
+smuggling_crlf_dot_lf_is_text_when_lenient(void **state)
+{
+	/* the "." after CRLF is a stuffing dot; its LF ends the line */
+	smuggling_lenient(*state, "\r\n.\n", "\r\n\r\n");
+}
+
+static void
+smuggling_lf_dot_crlf_is_text_when_lenient(void **state)
+{
+	smuggling_lenient(*state, "\n.\r\n", "\r\n.\r\n");
+}
+
+static void
+smuggling_cr_dot_crlf_is_text_when_lenient(void **state)
+{
+	smuggling_lenient(*state, "\r.\r\n", "\r.\r\n");
+}
+
+static void
+data_bare_lf_is_a_line_end_when_lenient(void **state)
+{
+	SESS;
+	static const char want[] = "a\r\nb\r\n";
+
+	s->conf.strict_eol = 0;
+	start(s);
+	expect_code(s, "220");
+	open_data(s);
+	feed(s, "a\nb\r\n.\r\n");
+	expect_reply(s, "250 2.0.0 Ok: queued as " MSG_ID);
+	expect_body(s, want, sizeof(want) - 1);
+}
+
+static void
+data_bare_cr_is_521_552_when_strict(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	open_data(s);
+	feed(s, "a\rb\r\n.\r\n");
+	expect_reply(
+	    s, "521 5.5.2 Error: bare CR or LF received, closing connection");
+	expect_closed(s);
+	assert_int_equal(s->aborts, 1);
+}
+
+/* -------------------------------------------------- commands, in general */
+
+static void
+rset_is_250_200_and_ends_the_transaction(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	feed(s, "RSET\r\nDATA\r\n");
+	expect_reply(s, "250 2.0.0 Ok");
+	expect_reply(s, "503 5.5.1 Error: need MAIL command");
+	assert_int_equal(s->aborts, 0);
+}
+
+static void
+rset_with_argument_is_501_554(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	feed(s, "RSET x\r\nDATA\r\n");
+	expect_reply(s, "501 5.5.4 Syntax: RSET");
+	expect_code(s, "354");
+}
+
+static void
+rset_aborts_an_open_message(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	feed(s, "BDAT 3\r\nabc");
+	expect_reply(s, "250 2.0.0 3 octets received");
+	assert_int_equal(s->aborts, 0);
+	feed(s, "RSET\r\n");
+	expect_reply(s, "250 2.0.0 Ok");
+	assert_int_equal(s->aborts, 1);
+	feed(s, "BDAT 0 LAST\r\n");
+	expect_reply(s, "503 5.5.1 Error: need MAIL command");
+	expect_req_count(s, SMTP_REQ_COMMIT, 0);
+}
+
+static void
+ehlo_in_a_transaction_resets_it(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	feed(s, "EHLO again.example\r\n");
+	expect_ehlo_reply(s);
+	feed(s, "DATA\r\n");
+	expect_reply(s, "503 5.5.1 Error: need MAIL command");
+	assert_string_equal(smtp_proto_helo(s->p), "again.example");
+}
+
+static void
+ehlo_aborts_an_open_message(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	feed(s, "BDAT 2\r\nab");
+	expect_code(s, "250 2.0.0");
+	feed(s, "HELO again.example\r\n");
+	expect_reply(s, "250 " HOST);
+	assert_int_equal(s->aborts, 1);
+	assert_int_equal(smtp_proto_txn(s->p)->nrcpt, 0);
+}
+
+static void
+noop_is_250_200(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	feed(s, "NOOP\r\nnoop anything\r\n");
+	expect_reply(s, "250 2.0.0 Ok");
+	expect_reply(s, "250 2.0.0 Ok");
+}
+
+static void
+quit_is_221_200_and_ignores_what_follows(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	feed(s, "QUIT\r\nNOOP\r\n");
+	expect_reply(s, "221 2.0.0 " HOST " closing connection");
+	expect_no_reply(s);
+	expect_closed(s);
+	assert_int_equal(s->unconsumed, 6);
+}
+
+static void
+quit_during_a_transaction_aborts_the_message(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	feed(s, "BDAT 1\r\nx");
+	expect_code(s, "250 2.0.0");
+	feed(s, "QUIT\r\n");
+	expect_code(s, "221 2.0.0");
+	assert_int_equal(s->aborts, 1);
+}
+
+static void
+unknown_command_is_500_551(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	feed(s, "FOO bar\r\n\r\nMAILFROM:<a@b.example>\r\n");
+	expect_reply(s, "500 5.5.1 Error: command not recognized");
+	expect_reply(s, "500 5.5.1 Error: command not recognized");
+	expect_reply(s, "500 5.5.1 Error: command not recognized");
+}
+
+static void
+verbs_are_case_insensitive(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	feed(s, "ehlo client.example\r\n");
+	expect_ehlo_reply(s);
+	feed(s, "mail from:<a@example.net>\r\nrCpT tO:<b@example.org>\r\n");
+	expect_reply(s, "250 2.1.0 Ok");
+	expect_reply(s, "250 2.1.5 Ok");
+}
+
+static void
+expn_is_502_551(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	feed(s, "EXPN staff\r\n");
+	expect_reply(s, "502 5.5.1 EXPN command is not available");
+}
+
+static void
+unimplemented_commands_are_502_551(void **state)
+{
+	SESS;
+	static const char *const cmds[] = {"STARTTLS\r\n", "AUTH PLAIN\r\n",
+	    "ETRN example.org\r\n", "ATRN\r\n", "TURN\r\n",
+	    "SOML FROM:<a@b.example>\r\n"};
+	size_t i;
+
+	s->conf.error_limit = 100;
+	start(s);
+	expect_code(s, "220");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		feed(s, cmds[i]);
+		expect_reply(s, "502 5.5.1 Error: command not implemented");
+	}
+}
+
+static void
+http_request_is_421_470_and_closes(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	feed(s, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+	expect_reply(s, "421 4.7.0 " HOST " Error: non-SMTP command, closing");
+	expect_no_reply(s);
+	expect_closed(s);
+}
+
+/* --------------------------------------------------------- HELP, VRFY */
+
+static void
+help_is_214_200(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	feed(s, "HELP\r\n");
+	expect_reply(s,
+	    "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT "
+	    "RSET NOOP QUIT VRFY HELP; HELP command for its "
+	    "syntax, HELP STATUS for the server's state");
+}
+
+static void
+help_topic_is_214_200_with_its_syntax(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	feed(s, "HELP rset\r\nHELP BDAT \r\n");
+	expect_reply(s, "214 2.0.0 Syntax: RSET");
+	expect_reply(s,
+	    "214 2.0.0 Syntax: BDAT size [LAST], then exactly "
+	    "size octets");
+}
+
+static void
+help_unknown_topic_is_504_554(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	feed(s, "HELP FOO\r\nHELP EXPN\r\nHELP MAIL FROM\r\n");
+	expect_reply(s, "504 5.5.4 HELP topic not recognized");
+	expect_reply(s, "504 5.5.4 HELP topic not recognized");
+	expect_reply(s, "504 5.5.4 HELP topic not recognized");
+}
+
+static void
+help_status_is_211_200_with_the_glue_text(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	feed(s, "HELP status\r\n");
+	expect_reply(s, "211 2.0.0 " HOST " accepting mail");
+	expect_req_count(s, SMTP_REQ_STATUS, 1);
+}
+
+static void
+vrfy_cannot_verify_is_252_200(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	feed(s, "VRFY bob\r\n");
+	expect_reply(s,
+	    "252 2.0.0 Cannot VRFY user, but will accept message "
+	    "and attempt delivery");
+	expect_req_count(s, SMTP_REQ_VRFY, 0);
+}
+
+static void
+vrfy_without_argument_is_501_554(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	feed(s, "VRFY\r\n");
+	expect_reply(s, "501 5.5.4 Syntax: VRFY address");
+}
+
+static void
+vrfy_disabled_is_502_551(void **state)
+{
+	SESS;
+
+	s->conf.vrfy = SMTP_VRFY_DISABLED;
+	start(s);
+	expect_code(s, "220");
+	feed(s, "VRFY bob@example.org\r\n");
+	expect_reply(s, "502 5.5.1 VRFY command is disabled");
+}
+
+static void
+vrfy_verify_asks_the_glue(void **state)
+{
+	SESS;
+
+	s->conf.vrfy = SMTP_VRFY_VERIFY;
+	start(s);
+	expect_code(s, "220");
+	script(s, SMTP_REQ_VRFY, 550, "5.1.1",
+	    "<nobody@example.org>: Recipient address rejected: User unknown");
+	feed(s, "VRFY <nobody@example.org>\r\nVRFY bob@example.org\r\n");
+	expect_reply(s,
+	    "550 5.1.1 <nobody@example.org>: Recipient address "
+	    "rejected: User unknown");
+	expect_reply(s, "250 2.0.0 <bob@example.org>");
+	expect_req_count(s, SMTP_REQ_VRFY, 2);
+}
+
+static void
+vrfy_verify_bad_address_is_501_513(void **state)
+{
+	SESS;
+
+	s->conf.vrfy = SMTP_VRFY_VERIFY;
+	start(s);
+	expect_code(s, "220");
+	feed(s,
+	    "VRFY <bob@example.org> x\r\nVRFY <>\r\nVRFY a..b@x.example\r\n");
+	expect_reply(s, "501 5.1.3 Bad address syntax");
+	expect_reply(s, "501 5.1.3 Bad address syntax");
+	expect_reply(s, "501 5.1.3 Bad address syntax");
+	expect_req_count(s, SMTP_REQ_VRFY, 0);
+}
+
+/* ------------------------------------------------------ command lines */
+
+static void
+long_command_line_is_500_552_and_skipped_whole(void **state)
+{
+	SESS;
+	char in[1024];
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	/* a MAIL line of 600 octets: no part of it may run */
+	snprintf(in, sizeof(in),
+	    "MAIL FROM:<a@example.net> ENVID=%0*d\r\nNOOP\r\n", 560, 0);
+	feed(s, in);
+	expect_reply(s, "500 5.5.2 Error: line too long");
+	expect_reply(s, "250 2.0.0 Ok");
+	expect_req_count(s, SMTP_REQ_MAIL, 0);
+	expect_open(s);
+}
+
+static void
+long_command_line_split_across_reads_is_500_552(void **state)
+{
+	SESS;
+	char in[2048];
+	size_t pieces[] = {1, 7, 100, 511, 512, 513};
+	size_t i;
+
+	snprintf(in, sizeof(in),
+	    "MAIL FROM:<a@example.net> ENVID=%0*d\r\nNOOP\r\n", 1500, 0);
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	for (i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+		feed_pieces(s, in, strlen(in), pieces[i]);
+		expect_reply(s, "500 5.5.2 Error: line too long");
+		expect_reply(s, "250 2.0.0 Ok");
+	}
+	expect_req_count(s, SMTP_REQ_MAIL, 0);
+}
+
+static void
+command_line_at_the_limit_is_accepted(void **state)
+{
+	SESS;
+	char in[600];
+	size_t n;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	/* "NOOP " + filler + CRLF = exactly line_limit octets */
+	n = s->conf.line_limit - 7;
+	snprintf(in, sizeof(in), "NOOP %0*d\r\n", (int)n, 0);
+	assert_int_equal(strlen(in), s->conf.line_limit);
+	feed(s, in);
+	expect_reply(s, "250 2.0.0 Ok");
+	feed_pieces(s, in, strlen(in), 100);
+	expect_reply(s, "250 2.0.0 Ok");
+	/* one octet more is too long */
+	snprintf(in, sizeof(in), "NOOP %0*d\r\n", (int)n + 1, 0);
+	feed(s, in);
+	expect_reply(s, "500 5.5.2 Error: line too long");
+	feed_pieces(s, in, strlen(in), 100);
+	expect_reply(s, "500 5.5.2 Error: line too long");
+}
+
+static void
+nul_in_command_is_500_552(void **state)
+{
+	SESS;
+	static const char in[] = "MAIL FROM:<a@example.net>\0\r\nNOOP\r\n";
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	feed_n(s, in, sizeof(in) - 1);
+	expect_reply(s, "500 5.5.2 Error: NUL character received");
+	expect_reply(s, "250 2.0.0 Ok");
+	expect_req_count(s, SMTP_REQ_MAIL, 0);
+}
+
+static void
+bare_lf_command_is_521_552_when_strict(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	feed(s, "NOOP\nNOOP\r\n");
+	expect_reply(
+	    s, "521 5.5.2 Error: bare CR or LF received, closing connection");
+	expect_no_reply(s);
+	expect_closed(s);
+}
+
+static void
+bare_cr_in_command_is_521_552_when_strict(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	feed(s, "NOOP\rx\r\n");
+	expect_reply(
+	    s, "521 5.5.2 Error: bare CR or LF received, closing connection");
+	expect_closed(s);
+}
+
+static void
+bare_lf_command_is_accepted_when_lenient(void **state)
+{
+	SESS;
+
+	s->conf.strict_eol = 0;
+	start(s);
+	expect_code(s, "220");
+	feed(s, "NOOP\nRSET\r\n");
+	expect_reply(s, "250 2.0.0 Ok");
+	expect_reply(s, "250 2.0.0 Ok");
+}
+
+static void
+bare_cr_in_command_is_500_552_when_lenient(void **state)
+{
+	SESS;
+
+	s->conf.strict_eol = 0;
+	start(s);
+	expect_code(s, "220");
+	feed(s, "NOOP\rx\r\nNOOP\r\n");
+	expect_reply(s, "500 5.5.2 Error: bare CR received");
+	expect_reply(s, "250 2.0.0 Ok");
+	expect_open(s);
+}
+
+/* --------------------------------------------------------- pipelining */
+
+static const char pipelined[] = "EHLO client.example\r\n"
+                                "MAIL FROM:<alice@example.net> SIZE=100\r\n"
+                                "RCPT TO:<bob@example.org>\r\n"
+                                "RCPT TO:<nobody@example.org>\r\n"
+                                "RCPT TO:<bad@@example.org>\r\n"
+                                "RCPT TO:<carol@example.org>\r\n"
+                                "DATA\r\n";
+
+static void
+run_pipelined(struct sess *s, size_t piece, char *replies, size_t sz)
+{
+	script(s, SMTP_REQ_RCPT, 0, NULL, NULL);
+	script(s, SMTP_REQ_RCPT, 550, "5.1.1", "User unknown");
+	start(s);
+	expect_code(s, "220");
+	feed_pieces(s, pipelined, sizeof(pipelined) - 1, piece);
+	feed_pieces(s, "hi\r\n.\r\nQUIT\r\n", 13, piece);
+	assert_true(s->replies.len - s->rpos < sz);
+	memcpy(replies, s->replies.data + s->rpos, s->replies.len - s->rpos);
+	replies[s->replies.len - s->rpos] = '\0';
+	/* order check */
+	expect_ehlo_reply(s);
+	expect_reply(s, "250 2.1.0 Ok");
+	expect_reply(s, "250 2.1.5 Ok");
+	expect_reply(s, "550 5.1.1 User unknown");
+	expect_reply(s, "553 5.1.3 Bad recipient address syntax");
+	expect_reply(s, "250 2.1.5 Ok");
+	expect_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	expect_reply(s, "250 2.0.0 Ok: queued as " MSG_ID);
+	expect_reply(s, "221 2.0.0 " HOST " closing connection");
+	expect_no_reply(s);
+}
+
+static void
+pipelined_batch_is_answered_in_order(void **state)
+{
+	SESS;
+	char whole[2048];
+	struct sess *t;
+	void *tstate;
+	char bytewise[2048];
+
+	run_pipelined(s, sizeof(pipelined), whole, sizeof(whole));
+	setup(&tstate);
+	t = tstate;
+	run_pipelined(t, 1, bytewise, sizeof(bytewise));
+	if (strcmp(whole, bytewise) != 0) {
+		teardown(&tstate);
+		fail_msg("replies differ between one read and 1-octet reads:\n"
+		         "%s\n---\n%s",
+		    whole, bytewise);
+	}
+	teardown(&tstate);
+}
+
+/* ------------------------------------------------------- error limits */
+
+static void
+error_limit_is_421_470_and_closes(void **state)
+{
+	SESS;
+
+	s->conf.error_limit = 3;
+	start(s);
+	expect_code(s, "220");
+	feed(s, "FOO\r\nBAR\r\nBAZ\r\nNOOP\r\n");
+	expect_reply(s, "500 5.5.1 Error: command not recognized");
+	expect_reply(s, "500 5.5.1 Error: command not recognized");
+	expect_reply(s, "500 5.5.1 Error: command not recognized");
+	expect_reply(s, "421 4.7.0 " HOST " Error: too many errors");
+	expect_no_reply(s);
+	expect_closed(s);
+	assert_int_equal(s->unconsumed, 6);
+}
+
+static void
+error_limit_counts_rejected_recipients(void **state)
+{
+	SESS;
+
+	s->conf.error_limit = 2;
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	script(s, SMTP_REQ_RCPT, 550, "5.1.1", "User unknown");
+	script(s, SMTP_REQ_RCPT, 550, "5.1.1", "User unknown");
+	feed(s, FROM_LINE RCPT_LINE RCPT_LINE);
+	expect_reply(s, "250 2.1.0 Ok");
+	expect_reply(s, "550 5.1.1 User unknown");
+	expect_reply(s, "550 5.1.1 User unknown");
+	expect_reply(s, "421 4.7.0 " HOST " Error: too many errors");
+	expect_closed(s);
+}
+
+/* ------------------------------------------------------------- events */
+
+static void
+timeout_is_421_442_and_closes(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	smtp_proto_timeout(s->p);
+	collect(s);
+	expect_reply(s, "421 4.4.2 " HOST " Error: timeout exceeded");
+	expect_closed(s);
+	smtp_proto_timeout(s->p);
+	collect(s);
+	expect_no_reply(s);
+}
+
+static void
+timeout_in_data_aborts_the_message(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	open_data(s);
+	feed(s, "partial line");
+	smtp_proto_timeout(s->p);
+	collect(s);
+	expect_reply(s, "421 4.4.2 " HOST " Error: timeout exceeded");
+	assert_int_equal(s->aborts, 1);
+}
+
+static void
+shutdown_is_421_432_and_closes(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	smtp_proto_shutdown(s->p);
+	collect(s);
+	expect_reply(s,
+	    "421 4.3.2 " HOST
+	    " Service shutting down, closing transmission channel");
+	expect_closed(s);
+}
+
+static void
+shutdown_while_commit_pending_sends_250_then_421(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	open_data(s);
+	s->manual = 1;
+	feed(s, "hi\r\n.\r\nNOOP\r\n");
+	assert_non_null(smtp_proto_request(s->p));
+	assert_int_equal(smtp_proto_request(s->p)->type, SMTP_REQ_COMMIT);
+	assert_int_equal(s->unconsumed, 6);
+	smtp_proto_shutdown(s->p);
+	collect(s);
+	expect_no_reply(s);
+	expect_open(s);
+	answer(s);
+	expect_reply(s, "250 2.0.0 Ok: queued as " MSG_ID);
+	expect_reply(s,
+	    "421 4.3.2 " HOST
+	    " Service shutting down, closing transmission channel");
+	expect_no_reply(s);
+	expect_closed(s);
+	assert_int_equal(s->aborts, 0);
+}
+
+static void
+no_input_is_consumed_while_a_request_is_pending(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	s->manual = 1;
+	feed(s, FROM_LINE "NOOP\r\n");
+	assert_int_equal(s->unconsumed, 6);
+	assert_int_equal(smtp_proto_feed(s->p, "NOOP\r\n", 6), 0);
+	collect(s);
+	expect_no_reply(s);
+	answer(s);
+	expect_reply(s, "250 2.1.0 Ok");
+	feed(s, "NOOP\r\n");
+	expect_reply(s, "250 2.0.0 Ok");
+}
+
+static void
+eof_with_an_open_message_aborts_it(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	open_data(s);
+	feed(s, "half a message\r\n");
+	smtp_proto_eof(s->p);
+	collect(s);
+	assert_int_equal(s->aborts, 1);
+	expect_no_reply(s);
+	expect_closed(s);
+}
+
+static void
+eof_without_a_message_aborts_nothing(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	smtp_proto_eof(s->p);
+	collect(s);
+	assert_int_equal(s->aborts, 0);
+	expect_closed(s);
+}
+
+static void
+eof_while_a_request_is_pending_drops_the_answer(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	feed(s, FROM_LINE);
+	expect_reply(s, "250 2.1.0 Ok");
+	s->manual = 1;
+	feed(s, RCPT_LINE);
+	assert_non_null(smtp_proto_request(s->p));
+	smtp_proto_shutdown(s->p);
+	smtp_proto_eof(s->p);
+	collect(s);
+	answer(s); /* the final[] handed over must not leak */
+	expect_no_reply(s);
+	expect_closed(s);
+}
+
+static void
+eof_while_commit_pending_leaves_the_message_to_the_queue(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	open_data(s);
+	s->manual = 1;
+	feed(s, "hi\r\n.\r\n");
+	assert_non_null(smtp_proto_request(s->p));
+	assert_int_equal(smtp_proto_request(s->p)->type, SMTP_REQ_COMMIT);
+	smtp_proto_eof(s->p);
+	collect(s);
+	/* the message was handed over with COMMIT: it is not ours to drop */
+	assert_int_equal(s->aborts, 0);
+	answer(s);
+	expect_no_reply(s);
+	expect_closed(s);
+	assert_int_equal(s->aborts, 0);
+}
+
+/* Octets in one read, far more than the machine's body buffer holds. */
+static void
+big_text(struct buf *b, size_t lines)
+{
+	size_t i;
+
+	for (i = 0; i < lines; i++)
+		assert_int_equal(buf_printf(b, "%06zu %s\r\n", i,
+		                     "abcdefghijklmnopqrstuvwxyz0123456789"),
+		    0);
+}
+
+static void
+data_larger_than_the_body_buffer_arrives_whole(void **state)
+{
+	SESS;
+	struct buf in;
+
+	buf_init(&in, 1 << 22);
+	big_text(&in, 20000); /* 900 kB */
+	assert_int_equal(buf_append(&in, ".\r\n", 3), 0);
+	s->conf.size_limit = 1 << 22;
+	start(s);
+	expect_code(s, "220");
+	open_data(s);
+	feed_n(s, in.data, in.len);
+	expect_reply(s, "250 2.0.0 Ok: queued as " MSG_ID);
+	expect_body(s, in.data, in.len - 3);
+	buf_free(&in);
+}
+
+static void
+bdat_chunk_larger_than_the_body_buffer_arrives_whole(void **state)
+{
+	SESS;
+	struct buf in;
+	char line[64];
+	size_t n;
+
+	buf_init(&in, 1 << 22);
+	big_text(&in, 20000);
+	n = in.len;
+	s->conf.size_limit = 1 << 22;
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	snprintf(line, sizeof(line), "BDAT %zu LAST\r\n", n);
+	feed(s, line);
+	drop_body(s);
+	feed_n(s, in.data, in.len);
+	expect_reply(s, "250 2.0.0 Ok: queued as " MSG_ID);
+	expect_body(s, in.data, n);
+	buf_free(&in);
+}
+
+/* --------------------------------------------------------------- BDAT */
+
+static void
+bdat_chunks_are_taken_verbatim(void **state)
+{
+	SESS;
+	char want[512];
+	size_t n;
+
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	/* no unstuffing, no terminator, bare line ends kept */
+	feed(s, "BDAT 8\r\n..x\r\n.\r\n");
+	expect_reply(s, "250 2.0.0 8 octets received");
+	assert_int_equal(smtp_proto_in_data(s->p), 0);
+	feed(s, "BDAT 5 LAST\r\nb\nc\rd");
+	expect_reply(s, "250 2.0.0 Ok: queued as " MSG_ID);
+	expect_req_count(s, SMTP_REQ_OPEN, 1);
+	expect_req_count(s, SMTP_REQ_COMMIT, 1);
+	assert_int_equal(s->req[s->nreq - 1].size, 13);
+	received(
+	    want, sizeof(want), "client.example", "ESMTP", "bob@example.org");
+	n = strlen(want);
+	memcpy(want + n, "..x\r\n.\r\nb\nc\rd", 13);
+	expect_body(s, want, n + 13);
+	expect_open(s);
+}
+
+static void
+bdat_with_nul_is_554_560(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	feed_n(s, "BDAT 3 LAST\r\na\0b", 16);
+	expect_reply(s, "554 5.6.0 Error: message contains NUL octets");
+	assert_int_equal(s->aborts, 1);
+	expect_req_count(s, SMTP_REQ_COMMIT, 0);
+}
+
+static void
+bdat_in_single_octets_gives_the_same_message(void **state)
+{
+	SESS;
+	static const char in[] = "BDAT 4\r\nab\r\nBDAT 3 LAST\r\ncd.QUIT\r\n";
+	char want[512];
+	size_t n;
+
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	feed_pieces(s, in, sizeof(in) - 1, 1);
+	expect_reply(s, "250 2.0.0 4 octets received");
+	expect_reply(s, "250 2.0.0 Ok: queued as " MSG_ID);
+	expect_code(s, "221 2.0.0");
+	received(
+	    want, sizeof(want), "client.example", "ESMTP", "bob@example.org");
+	n = strlen(want);
+	memcpy(want + n, "ab\r\ncd.", 7);
+	expect_body(s, want, n + 7);
+}
+
+static void
+bdat_zero_last_commits_the_message(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	feed(s, "BDAT 2\r\nhiBDAT 0 LAST\r\n");
+	expect_reply(s, "250 2.0.0 2 octets received");
+	expect_reply(s, "250 2.0.0 Ok: queued as " MSG_ID);
+	assert_int_equal(s->req[s->nreq - 1].size, 2);
+}
+
+static void
+bdat_zero_last_alone_commits_an_empty_message(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	feed(s, "BDAT 0 LAST\r\n");
+	expect_reply(s, "250 2.0.0 Ok: queued as " MSG_ID);
+	expect_req_count(s, SMTP_REQ_OPEN, 1);
+	assert_int_equal(s->req[s->nreq - 1].size, 0);
+}
+
+static void
+bdat_zero_without_last_is_501_554(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	feed(s, "BDAT 0\r\nNOOP\r\n");
+	expect_reply(s, "501 5.5.4 Error: BDAT 0 without LAST");
+	expect_reply(s, "250 2.0.0 Ok");
+}
+
+static void
+bdat_without_mail_is_503_551_after_the_chunk(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	feed(s, "BDAT 12\r\nNOOP\r\nNOOP\r\nNOOP\r\n");
+	expect_reply(s, "503 5.5.1 Error: need MAIL command");
+	/* the chunk's octets were not commands: only the last NOOP runs */
+	expect_reply(s, "250 2.0.0 Ok");
+	expect_no_reply(s);
+	expect_req_count(s, SMTP_REQ_OPEN, 0);
+}
+
+static void
+bdat_without_recipients_is_554_551(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	feed(s, FROM_LINE "BDAT 4 LAST\r\nQUITNOOP\r\n");
+	expect_reply(s, "250 2.1.0 Ok");
+	expect_reply(s, "554 5.5.1 Error: no valid recipients");
+	expect_reply(s, "250 2.0.0 Ok");
+	expect_req_count(s, SMTP_REQ_OPEN, 0);
+}
+
+static void
+data_after_bdat_is_503_551(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	feed(s, "BDAT 1\r\nxDATA\r\n");
+	expect_reply(s, "250 2.0.0 1 octets received");
+	expect_reply(s, "503 5.5.1 Error: DATA after BDAT");
+	expect_req_count(s, SMTP_REQ_OPEN, 1);
+}
+
+static void
+bdat_malformed_is_521_554_and_closes(void **state)
+{
+	static const char *const bad[] = {"BDAT\r\n", "BDAT x\r\n",
+	    "BDAT -1\r\n", "BDAT 10 LASTX\r\n", "BDAT 10  LAST\r\n",
+	    "BDAT 99999999999999999999999\r\n", "BDAT 1 last more\r\n"};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		void *st;
+		struct sess *s;
+
+		setup(&st);
+		s = st;
+		start(s);
+		expect_code(s, "220");
+		envelope(s);
+		feed(s, bad[i]);
+		if (!s->closed) {
+			teardown(&st);
+			fail_msg("\"%s\" did not close the session", bad[i]);
+		}
+		expect_reply(s, "521 5.5.4 Syntax: BDAT count [LAST]");
+		teardown(&st);
+	}
+}
+
+static void
+bdat_last_keyword_is_case_insensitive(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	feed(s, "BDAT 1 last\r\nx");
+	expect_reply(s, "250 2.0.0 Ok: queued as " MSG_ID);
+}
+
+static void
+bdat_chunk_over_the_size_limit_is_552_534_and_closes(void **state)
+{
+	SESS;
+	char line[64];
+
+	s->conf.size_limit = 1000;
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	snprintf(line, sizeof(line), "BDAT %llu\r\n",
+	    (unsigned long long)s->conf.size_limit + 1);
+	feed(s, line);
+	expect_reply(s,
+	    "552 5.3.4 Message size exceeds fixed maximum message "
+	    "size, closing");
+	expect_closed(s);
+	expect_req_count(s, SMTP_REQ_OPEN, 0);
+}
+
+static void
+bdat_chunk_over_the_remaining_budget_is_552_534(void **state)
+{
+	SESS;
+	char chunk[700];
+
+	s->conf.size_limit = 1000;
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	memset(chunk, 'q', sizeof(chunk));
+	feed(s, "BDAT 600\r\n");
+	feed_n(s, chunk, 600);
+	expect_reply(s, "250 2.0.0 600 octets received");
+	/* 600 + 401 > 1000: the chunk is read and thrown away */
+	feed(s, "BDAT 401\r\n");
+	feed_n(s, chunk, 401);
+	expect_reply(
+	    s, "552 5.3.4 Message size exceeds fixed maximum message size");
+	assert_int_equal(s->aborts, 1);
+	expect_open(s);
+	feed(s, "BDAT 2 LAST\r\nzz");
+	expect_reply(
+	    s, "554 5.5.1 Error: message discarded after an earlier error");
+	expect_req_count(s, SMTP_REQ_COMMIT, 0);
+	/* and the transaction is over */
+	feed(s, RCPT_LINE);
+	expect_reply(s, "503 5.5.1 Error: need MAIL command");
+}
+
+static void
+bdat_up_to_the_size_limit_is_accepted(void **state)
+{
+	SESS;
+	char chunk[1000];
+
+	s->conf.size_limit = 1000;
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	memset(chunk, 'q', sizeof(chunk));
+	feed(s, "BDAT 400\r\n");
+	feed_n(s, chunk, 400);
+	feed(s, "BDAT 600 LAST\r\n");
+	feed_n(s, chunk, 600);
+	expect_reply(s, "250 2.0.0 400 octets received");
+	expect_reply(s, "250 2.0.0 Ok: queued as " MSG_ID);
+	assert_int_equal(s->req[s->nreq - 1].size, 1000);
+}
+
+static void
+bdat_open_refused_fails_the_chunk_and_message(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	script(s, SMTP_REQ_OPEN, 451, "4.3.0", "Error: queue file write error");
+	feed(s, "BDAT 3\r\nabcBDAT 1 LAST\r\nd");
+	expect_reply(s, "451 4.3.0 Error: queue file write error");
+	expect_reply(
+	    s, "554 5.5.1 Error: message discarded after an earlier error");
+	expect_req_count(s, SMTP_REQ_OPEN, 1);
+	expect_req_count(s, SMTP_REQ_COMMIT, 0);
+}
+
+static void
+bdat_last_commit_451_430_resets_the_transaction(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	script(
+	    s, SMTP_REQ_COMMIT, 451, "4.3.0", "Error: queue file write error");
+	feed(s, "BDAT 1 LAST\r\nx" RCPT_LINE);
+	expect_reply(s, "451 4.3.0 Error: queue file write error");
+	expect_reply(s, "503 5.5.1 Error: need MAIL command");
+}
+
+static void
+bdat_over_long_line_is_554_560(void **state)
+{
+	SESS;
+	char chunk[1100];
+	char line[64];
+
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	memset(chunk, 'w', sizeof(chunk));
+	snprintf(line, sizeof(line), "BDAT %zu LAST\r\n", sizeof(chunk));
+	feed(s, line);
+	feed_n(s, chunk, sizeof(chunk));
+	expect_reply(
+	    s, "554 5.6.0 Error: message line longer than 1000 octets");
+	assert_int_equal(s->aborts, 1);
+	expect_req_count(s, SMTP_REQ_COMMIT, 0);
+}
+
+/* ---------------------------------------------------------- log, stats */
+
+static void
+rejections_are_logged_with_the_envelope(void **state)
+{
+	SESS;
+	char *nl;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	script(s, SMTP_REQ_RCPT, 550, "5.1.1", "User unknown");
+	feed(s, FROM_LINE "RCPT TO:<nobody@example.org>\r\n");
+	expect_reply(s, "250 2.1.0 Ok");
+	expect_reply(s, "550 5.1.1 User unknown");
+	assert_int_equal(buf_append(&s->log, "", 1), 0);
+	nl = strchr(s->log.data, '\n');
+	assert_non_null(nl);
+	*nl = '\0';
+	assert_string_equal(s->log.data,
+	    "NOQUEUE: reject: RCPT from client.example.net[192.0.2.1]: "
+	    "550 5.1.1 User unknown; from=<alice@example.net> "
+	    "to=<nobody@example.org> proto=ESMTP helo=<client.example>");
+}
+
+static void
+stats_count_commands_and_failures(void **state)
+{
+	SESS;
+	char st[256];
+
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	feed(s, "RCPT TO:<x@@y>\r\nFOO\r\nDATA\r\n");
+	feed(s, "hi\r\n.\r\nQUIT\r\n");
+	smtp_proto_stats(s->p, st, sizeof(st));
+	assert_string_equal(st,
+	    "ehlo=1 mail=1 rcpt=1/2 data=1 quit=1 "
+	    "unknown=0/1 commands=5/7");
+}
+
+int
+main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+	const struct CMUnitTest tests[] = {
+	    T(greeting_ok_is_220_without_enhanced_code),
+	    T(input_before_greeting_is_not_consumed),
+	    T(greeting_busy_is_421_470_and_closes),
+	    T(greeting_busy_uses_the_given_text),
+	    T(greeting_shutdown_is_421_432_and_closes),
+	    T(greeting_reject_is_554_then_503_until_quit),
+	    T(greeting_reject_uses_the_given_text),
+	    T(greeting_nomail_is_521_532_then_521_until_quit),
+	    T(ehlo_lists_every_keyword_without_enhanced_codes),
+	    T(ehlo_size_follows_the_limit),
+	    T(ehlo_omits_vrfy_when_disabled),
+	    T(helo_is_250_hostname_without_enhanced_code),
+	    T(helo_without_argument_is_501_554),
+	    T(helo_with_blank_inside_is_501_554),
+	    T(helo_trailing_blanks_are_ignored),
+	    T(mail_before_helo_is_503_551),
+	    T(mail_asks_the_glue_and_answers_250_210),
+	    T(mail_null_sender_is_accepted),
+	    T(mail_twice_is_503_551),
+	    T(mail_without_brackets_is_501_554),
+	    T(mail_bad_sender_syntax_is_553_517),
+	    T(mail_size_over_the_limit_is_552_534),
+	    T(mail_unknown_parameter_is_555_554),
+	    T(mail_duplicate_parameter_is_501_554),
+	    T(mail_binarymime_is_504_554),
+	    T(mail_non_ascii_sender_needs_smtputf8_553_567),
+	    T(mail_refused_by_the_glue_452_431_leaves_no_transaction),
+	    T(rcpt_before_mail_is_503_551),
+	    T(rcpt_asks_the_glue_and_answers_250_215),
+	    T(rcpt_passes_parameters_to_the_glue),
+	    T(rcpt_bad_syntax_is_553_513),
+	    T(rcpt_too_long_is_553_513),
+	    T(rcpt_non_ascii_needs_smtputf8_553_567),
+	    T(rcpt_unknown_parameter_is_555_554),
+	    T(rcpt_duplicate_parameter_is_501_554),
+	    T(rcpt_550_511_from_the_glue_keeps_the_transaction),
+	    T(rcpt_551_516_from_the_glue_is_sent_as_is),
+	    T(rcpt_251_215_from_the_glue_accepts_with_its_expansion),
+	    T(rcpt_450_471_from_the_glue_is_not_a_client_error),
+	    T(rcpt_554_571_from_the_glue_is_sent_as_is),
+	    T(rcpt_over_the_limit_is_452_453),
+	    T(data_before_mail_is_503_551),
+	    T(data_without_recipients_is_554_551),
+	    T(data_with_argument_is_501_554),
+	    T(data_message_gets_received_header_and_exact_octets),
+	    T(data_received_header_names_no_recipient_when_several),
+	    T(data_received_header_says_smtp_after_helo),
+	    T(data_dot_stuffing_is_undone),
+	    T(data_empty_message_is_committed),
+	    T(data_terminator_split_in_single_octets),
+	    T(data_then_next_transaction_in_same_session),
+	    T(data_glued_to_text_is_554_550),
+	    T(data_glued_to_text_is_accepted_when_allowed),
+	    T(data_over_the_size_limit_is_552_534_after_the_dot),
+	    T(data_exactly_at_the_size_limit_is_accepted),
+	    T(data_line_over_the_text_limit_is_554_560),
+	    T(data_line_at_the_text_limit_is_accepted),
+	    T(data_with_nul_is_554_560),
+	    T(data_open_refused_by_the_glue_is_sent_as_is),
+	    T(data_commit_451_430_resets_the_transaction),
+	    T(smuggling_lf_dot_lf_is_521_552),
+	    T(smuggling_crlf_dot_lf_is_521_552),
+	    T(smuggling_lf_dot_crlf_is_521_552),
+	    T(smuggling_cr_dot_crlf_is_521_552),
+	    T(smuggling_lf_dot_lf_is_text_when_lenient),
+	    T(smuggling_crlf_dot_lf_is_text_when_lenient),
+	    T(smuggling_lf_dot_crlf_is_text_when_lenient),
+	    T(smuggling_cr_dot_crlf_is_text_when_lenient),
+	    T(data_bare_lf_is_a_line_end_when_lenient),
+	    T(data_bare_cr_is_521_552_when_strict),
+	    T(rset_is_250_200_and_ends_the_transaction),
+	    T(rset_with_argument_is_501_554),
+	    T(rset_aborts_an_open_message),
+	    T(ehlo_in_a_transaction_resets_it),
+	    T(ehlo_aborts_an_open_message),
+	    T(noop_is_250_200),
+	    T(quit_is_221_200_and_ignores_what_follows),
+	    T(quit_during_a_transaction_aborts_the_message),
+	    T(unknown_command_is_500_551),
+	    T(verbs_are_case_insensitive),
+	    T(expn_is_502_551),
+	    T(unimplemented_commands_are_502_551),
+	    T(http_request_is_421_470_and_closes),
+	    T(help_is_214_200),
+	    T(help_topic_is_214_200_with_its_syntax),
+	    T(help_unknown_topic_is_504_554),
+	    T(help_status_is_211_200_with_the_glue_text),
+	    T(vrfy_cannot_verify_is_252_200),
+	    T(vrfy_without_argument_is_501_554),
+	    T(vrfy_disabled_is_502_551),
+	    T(vrfy_verify_asks_the_glue),
+	    T(vrfy_verify_bad_address_is_501_513),
+	    T(long_command_line_is_500_552_and_skipped_whole),
+	    T(long_command_line_split_across_reads_is_500_552),
+	    T(command_line_at_the_limit_is_accepted),
+	    T(nul_in_command_is_500_552),
+	    T(bare_lf_command_is_521_552_when_strict),
+	    T(bare_cr_in_command_is_521_552_when_strict),
+	    T(bare_lf_command_is_accepted_when_lenient),
+	    T(bare_cr_in_command_is_500_552_when_lenient),
+	    T(pipelined_batch_is_answered_in_order),
+	    T(error_limit_is_421_470_and_closes),
+	    T(error_limit_counts_rejected_recipients),
+	    T(timeout_is_421_442_and_closes),
+	    T(timeout_in_data_aborts_the_message),
+	    T(shutdown_is_421_432_and_closes),
+	    T(shutdown_while_commit_pending_sends_250_then_421),
+	    T(no_input_is_consumed_while_a_request_is_pending),
+	    T(eof_with_an_open_message_aborts_it),
+	    T(eof_without_a_message_aborts_nothing),
+	    T(eof_while_a_request_is_pending_drops_the_answer),
+	    T(eof_while_commit_pending_leaves_the_message_to_the_queue),
+	    T(data_larger_than_the_body_buffer_arrives_whole),
+	    T(bdat_chunk_larger_than_the_body_buffer_arrives_whole),
+	    T(bdat_chunks_are_taken_verbatim),
+	    T(bdat_with_nul_is_554_560),
+	    T(bdat_in_single_octets_gives_the_same_message),
+	    T(bdat_zero_last_commits_the_message),
+	    T(bdat_zero_last_alone_commits_an_empty_message),
+	    T(bdat_zero_without_last_is_501_554),
+	    T(bdat_without_mail_is_503_551_after_the_chunk),
+	    T(bdat_without_recipients_is_554_551),
+	    T(data_after_bdat_is_503_551),
+	    T(bdat_malformed_is_521_554_and_closes),
+	    T(bdat_last_keyword_is_case_insensitive),
+	    T(bdat_chunk_over_the_size_limit_is_552_534_and_closes),
+	    T(bdat_chunk_over_the_remaining_budget_is_552_534),
+	    T(bdat_up_to_the_size_limit_is_accepted),
+	    T(bdat_open_refused_fails_the_chunk_and_message),
+	    T(bdat_last_commit_451_430_resets_the_transaction),
+	    T(bdat_over_long_line_is_554_560),
+	    T(rejections_are_logged_with_the_envelope),
+	    T(stats_count_commands_and_failures),
+	};
+#undef T
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
