@@ -21,6 +21,8 @@
 #include "conf/conf.h"
 #include "deliver/local.h"
 #include "lookup/lookup.h"
+#include "lookup/sessions.h"
+#include "proc/direct.h"
 #include "queue/queue.h"
 #include "queue/sched.h"
 #include "queue/store.h"
@@ -33,8 +35,10 @@ struct ternd {
 	const char *conf_path;
 	struct conf *conf;
 	struct lookup *lookup;
+	struct sessions *sessions;
 	struct queue *queue;
 	struct local_agent *local;
+	struct direct *direct;
 	struct sched *sched;
 	struct smtp_server *smtp;
 	uv_signal_t sig_term, sig_int, sig_hup;
@@ -95,8 +99,8 @@ reload(struct ternd *t)
 		          "a restart");
 	queue_params_from(c, &qp);
 	queue_set_params(t->queue, &qp);
-	smtp_server_reload(t->smtp, c, lk);
-	sched_set_lookup(t->sched, lk);
+	direct_reload(t->direct, c, lk);
+	smtp_server_reload(t->smtp, c);
 	sched_params_from(c, &sp);
 	sched_set_params(t->sched, &sp);
 	lookup_free(t->lookup);
@@ -200,7 +204,11 @@ main(int argc, char **argv)
 	struct queue_store *store;
 	struct queue_params qp;
 	struct sched_params sp;
+	struct smtp_services smtp_svc;
+	struct sched_services sched_svc;
 	char err[512], pool[16];
+	int *lfds;
+	size_t nlfds, i;
 	int ch, print = 0, check = 0, use_syslog = 0, daemonize = 0,
 	        verbose = 0;
 
@@ -269,13 +277,21 @@ main(int argc, char **argv)
 	queue_params_from(t.conf, &qp);
 	t.queue = queue_new(t.loop, store, &qp);
 	t.local = local_new(t.loop, t.conf->myhostname);
+	t.sessions = sessions_new();
+	t.direct = direct_new(t.conf, t.lookup, t.sessions, t.queue, t.local);
+	direct_sched_services(t.direct, &sched_svc);
+	direct_smtp_services(t.direct, &smtp_svc);
 	sched_params_from(t.conf, &sp);
-	t.sched = sched_new(t.queue, t.local, t.lookup, &sp);
+	t.sched = sched_new(t.queue, &sched_svc, &sp);
 	if (queue_recover(t.queue) < 0)
 		fatal("queue: recovery failed");
-	t.smtp = smtp_server_new(t.loop, t.conf, t.queue, t.lookup);
-	if (smtp_server_listen(t.smtp, err, sizeof(err)) < 0)
+	if (smtp_listen_open(t.conf, &lfds, &nlfds, err, sizeof(err)) < 0)
 		fatalx("%s", err);
+	t.smtp = smtp_server_new(t.loop, t.conf, &smtp_svc);
+	for (i = 0; i < nlfds; i++)
+		if (smtp_server_adopt(t.smtp, lfds[i], err, sizeof(err)) < 0)
+			fatalx("%s", err);
+	free(lfds);
 
 	uv_signal_init(t.loop, &t.sig_term);
 	uv_signal_init(t.loop, &t.sig_int);
@@ -295,8 +311,10 @@ main(int argc, char **argv)
 
 	smtp_server_free(t.smtp);
 	sched_free(t.sched);
+	direct_free(t.direct);
 	local_free(t.local);
 	queue_free(t.queue);
+	sessions_free(t.sessions);
 	uv_walk(t.loop, close_walk, NULL);
 	uv_run(t.loop, UV_RUN_DEFAULT);
 	uv_loop_close(t.loop);

@@ -279,7 +279,7 @@ reply(struct lookup_reply *r, int code, const char *esc, const char *fmt, ...)
 	va_list ap;
 
 	r->code = code;
-	r->esc = esc;
+	snprintf(r->esc, sizeof(r->esc), "%s", esc);
 	va_start(ap, fmt);
 	vsnprintf(r->text, sizeof(r->text), fmt, ap);
 	va_end(ap);
@@ -437,7 +437,7 @@ lookup_rcpt(const struct lookup *lk, const char *local, const char *domain,
 					return;
 				}
 				r->code = 250;
-				r->esc = "2.1.5";
+				snprintf(r->esc, sizeof(r->esc), "2.1.5");
 				snprintf(r->text, sizeof(r->text), "Ok");
 				return;
 			}
@@ -458,7 +458,7 @@ lookup_rcpt(const struct lookup *lk, const char *local, const char *domain,
 			return;
 		}
 		r->code = 250;
-		r->esc = "2.1.5";
+		snprintf(r->esc, sizeof(r->esc), "2.1.5");
 		snprintf(r->text, sizeof(r->text), "Ok");
 		add_final(r, addr);
 		return;
@@ -478,7 +478,7 @@ lookup_rcpt(const struct lookup *lk, const char *local, const char *domain,
 			}
 		}
 		r->code = 250;
-		r->esc = "2.1.5";
+		snprintf(r->esc, sizeof(r->esc), "2.1.5");
 		snprintf(r->text, sizeof(r->text), "Ok");
 		add_final(r, addr);
 		return;
@@ -488,7 +488,7 @@ lookup_rcpt(const struct lookup *lk, const char *local, const char *domain,
 		return;
 	}
 	r->code = 250;
-	r->esc = "2.1.5";
+	snprintf(r->esc, sizeof(r->esc), "2.1.5");
 	snprintf(r->text, sizeof(r->text), "Ok");
 	add_final(r, addr);
 }
@@ -514,7 +514,7 @@ lookup_vrfy(const struct lookup *lk, const char *local, const char *domain,
 	lookup_rcpt(lk, local, domain, 0, &none, r);
 	lookup_reply_free(r);
 	if (r->code == 250) {
-		r->esc = "2.0.0";
+		snprintf(r->esc, sizeof(r->esc), "2.0.0");
 		snprintf(r->text, sizeof(r->text), "<%s>", addr);
 	}
 }

@@ -46,7 +46,7 @@ struct lookup_client {
 /* The answer to RCPT or VRFY: a reply, and for RCPT the expansion. */
 struct lookup_reply {
 	int code;
-	const char *esc;
+	char esc[8]; /* enhanced status code, "x.y.z" */
 	char text[300];
 	char **final; /* xmalloc'ed; the caller takes them */
 	size_t nfinal;

@@ -15,7 +15,12 @@ struct run {
 	struct queue_item *it;
 	int fd; /* the message text, shared by its deliveries */
 	uint64_t off;
-	unsigned jobs; /* deliveries not yet reported */
+	unsigned pending; /* resolutions and deliveries not yet reported */
+};
+
+struct resolving {
+	struct run *run;
+	size_t rcpt;
 };
 
 struct job {
@@ -27,12 +32,13 @@ struct job {
 
 struct sched {
 	struct queue *q;
-	struct local_agent *la;
-	const struct lookup *lk;
+	struct sched_services svc;
 	struct sched_params params;
-	unsigned active;
+	unsigned active;    /* deliveries running */
+	unsigned resolving; /* resolutions outstanding */
+	unsigned waiting;   /* jobs resolved, waiting for a slot */
 	int stopped;
-	struct job *pending, **pending_tail; /* resolved, waiting for a slot */
+	struct job *pending, **pending_tail;
 };
 
 static int64_t
@@ -134,7 +140,7 @@ job_done(void *arg, const struct maildir_delivery *d)
 	}
 	free(j);
 	s->active--;
-	if (--r->jobs == 0)
+	if (--r->pending == 0)
 		run_finish(r);
 	kick(s);
 }
@@ -152,10 +158,47 @@ start_job(struct sched *s, struct job *j)
 	req.return_path = r->it->env.sender;
 	req.rcpt = r->it->env.rcpt[j->rcpt].addr;
 	s->active++;
-	local_deliver(s->la, &req, job_done, j);
+	s->svc.ops->deliver(s->svc.ctx, &req, job_done, j);
 }
 
-/* Resolve every due recipient; queue the local ones as jobs. */
+/* A recipient's destination is known: queue a delivery, or settle it. */
+static void
+resolved(void *arg, const struct lookup_dest *dest)
+{
+	struct resolving *rv = arg;
+	struct run *r = rv->run;
+	struct sched *s = r->s;
+	size_t i = rv->rcpt;
+	struct job *j;
+
+	free(rv);
+	s->resolving--;
+	switch (dest->type) {
+	case LOOKUP_DEST_UNKNOWN:
+		log_outcome(r, i, "local", "5.1.1", "bounced", dest->error);
+		queue_rcpt_failed(s->q, r->it, i);
+		break;
+	case LOOKUP_DEST_REMOTE:
+		defer(s, r, i, "none", "4.4.1",
+		    "remote delivery is not available");
+		break;
+	case LOOKUP_DEST_MAILDIR:
+		j = xcalloc(1, sizeof(*j));
+		j->run = r;
+		j->rcpt = i;
+		snprintf(j->maildir, sizeof(j->maildir), "%s", dest->path);
+		r->pending++;
+		s->waiting++;
+		*s->pending_tail = j;
+		s->pending_tail = &j->next;
+		break;
+	}
+	if (--r->pending == 0)
+		run_finish(r);
+	kick(s);
+}
+
+/* Resolve every due recipient; local ones become jobs. */
 static void
 start_run(struct sched *s, struct queue_item *it)
 {
@@ -166,11 +209,10 @@ start_run(struct sched *s, struct queue_item *it)
 	r->s = s;
 	r->it = it;
 	r->fd = queue_open_data(s->q, it, &r->off);
-	r->jobs = 1; /* held until every job is queued */
+	r->pending = 1; /* held until every resolution is asked for */
 	for (i = 0; i < it->env.nrcpt; i++) {
 		struct env_rcpt *rc = &it->env.rcpt[i];
-		struct lookup_dest dest;
-		struct job *j;
+		struct resolving *rv;
 
 		if (rc->state != ENV_RCPT_PENDING || rc->next_try > now_s)
 			continue;
@@ -179,30 +221,14 @@ start_run(struct sched *s, struct queue_item *it)
 			    "cannot open the queue file");
 			continue;
 		}
-		lookup_resolve(s->lk, rc->addr, &dest);
-		switch (dest.type) {
-		case LOOKUP_DEST_UNKNOWN:
-			log_outcome(
-			    r, i, "local", "5.1.1", "bounced", dest.error);
-			queue_rcpt_failed(s->q, it, i);
-			break;
-		case LOOKUP_DEST_REMOTE:
-			defer(s, r, i, "none", "4.4.1",
-			    "remote delivery is not available");
-			break;
-		case LOOKUP_DEST_MAILDIR:
-			j = xcalloc(1, sizeof(*j));
-			j->run = r;
-			j->rcpt = i;
-			snprintf(
-			    j->maildir, sizeof(j->maildir), "%s", dest.path);
-			r->jobs++;
-			*s->pending_tail = j;
-			s->pending_tail = &j->next;
-			break;
-		}
+		rv = xmalloc(sizeof(*rv));
+		rv->run = r;
+		rv->rcpt = i;
+		r->pending++;
+		s->resolving++;
+		s->svc.ops->resolve(s->svc.ctx, rc->addr, resolved, rv);
 	}
-	if (--r->jobs == 0)
+	if (--r->pending == 0)
 		run_finish(r);
 }
 
@@ -219,9 +245,15 @@ kick(void *arg)
 			s->pending = j->next;
 			if (s->pending == NULL)
 				s->pending_tail = &s->pending;
+			s->waiting--;
 			start_job(s, j);
 			continue;
 		}
+		/* Claim more only while the work in hand cannot fill the
+		 * free slots. */
+		if (s->active + s->waiting + s->resolving >=
+		    s->params.concurrency)
+			break;
 		if ((it = queue_claim(s->q)) == NULL)
 			break;
 		start_run(s, it);
@@ -229,14 +261,13 @@ kick(void *arg)
 }
 
 struct sched *
-sched_new(struct queue *q, struct local_agent *la, const struct lookup *lk,
+sched_new(struct queue *q, const struct sched_services *svc,
     const struct sched_params *params)
 {
 	struct sched *s = xcalloc(1, sizeof(*s));
 
 	s->q = q;
-	s->la = la;
-	s->lk = lk;
+	s->svc = *svc;
 	s->params = *params;
 	s->pending_tail = &s->pending;
 	srandom((unsigned)(now_us() ^ getpid()));
@@ -257,16 +288,10 @@ sched_free(struct sched *s)
 
 		next = j->next;
 		free(j);
-		if (--r->jobs == 0)
+		if (--r->pending == 0)
 			run_finish(r);
 	}
 	free(s);
-}
-
-void
-sched_set_lookup(struct sched *s, const struct lookup *lk)
-{
-	s->lk = lk;
 }
 
 void

@@ -23,6 +23,26 @@
 #include "../lookup/lookup.h"
 #include "queue.h"
 
+typedef void (*sched_resolve_cb)(void *arg, const struct lookup_dest *d);
+
+/*
+ * Where addresses are resolved and local deliveries run: the lookup and
+ * local modules in this process, or the lookup and local processes.
+ * Callbacks run exactly once, possibly before the call returns.
+ */
+struct sched_services_ops {
+	void (*resolve)(
+	    void *ctx, const char *addr, sched_resolve_cb cb, void *arg);
+	/* req->src_fd is borrowed for the duration of the call. */
+	void (*deliver)(
+	    void *ctx, const struct local_req *req, local_cb cb, void *arg);
+};
+
+struct sched_services {
+	const struct sched_services_ops *ops;
+	void *ctx;
+};
+
 struct sched_params {
 	unsigned concurrency;
 	uint64_t lifetime_ms;
@@ -32,11 +52,10 @@ struct sched_params {
 
 struct sched;
 
-struct sched *sched_new(struct queue *q, struct local_agent *la,
-    const struct lookup *lk, const struct sched_params *params);
+struct sched *sched_new(struct queue *q, const struct sched_services *svc,
+    const struct sched_params *params);
 void sched_free(struct sched *s);
-/* New tables or parameters (SIGHUP). */
-void sched_set_lookup(struct sched *s, const struct lookup *lk);
+/* New parameters (SIGHUP). */
 void sched_set_params(struct sched *s, const struct sched_params *params);
 /* Stop starting deliveries; those running finish. */
 void sched_stop(struct sched *s);

@@ -1,6 +1,9 @@
 #include "smtp_server.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,18 +57,15 @@ smtp_settings_unref(struct smtp_settings *set)
 }
 
 struct smtp_server *
-smtp_server_new(uv_loop_t *loop, const struct conf *c, struct queue *q,
-    const struct lookup *lk)
+smtp_server_new(
+    uv_loop_t *loop, const struct conf *c, const struct smtp_services *svc)
 {
 	struct smtp_server *srv = xcalloc(1, sizeof(*srv));
 
 	srv->loop = loop;
 	srv->set = settings_new(c);
-	srv->queue = q;
-	srv->lookup = lk;
+	srv->svc = *svc;
 	srv->read_buf = xmalloc(SMTP_READ_BUF);
-	snprintf(srv->listen_raw, sizeof(srv->listen_raw), "%s",
-	    c->raw[CONF_P_smtp_listen]);
 	return srv;
 }
 
@@ -92,10 +92,64 @@ parse_listen(const char *s, struct sockaddr_storage *ss)
 		return -1;
 	memcpy(host, hs, hl);
 	host[hl] = '\0';
+	memset(ss, 0, sizeof(*ss));
 	if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)ss) == 0)
 		return 0;
 	if (uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)ss) == 0)
 		return 0;
+	return -1;
+}
+
+int
+smtp_listen_open(
+    const struct conf *c, int **fds, size_t *nfds, char *err, size_t errsz)
+{
+	char **addrs;
+	size_t n, i;
+	int one = 1;
+
+	addrs = str_split_list(c->raw[CONF_P_smtp_listen], &n);
+	*fds = xcalloc(n ? n : 1, sizeof(**fds));
+	*nfds = 0;
+	for (i = 0; i < n; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		int fd;
+
+		if (parse_listen(addrs[i], &ss) < 0) {
+			snprintf(err, errsz, "smtp_listen: bad address \"%s\"",
+			    addrs[i]);
+			goto fail;
+		}
+		sl = ss.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+		                             : sizeof(struct sockaddr_in6);
+		fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 ||
+		    setsockopt(
+		        fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+		    (ss.ss_family == AF_INET6 &&
+		        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+		            sizeof(one)) < 0) ||
+		    bind(fd, (struct sockaddr *)&ss, sl) < 0 ||
+		    listen(fd, 1024) < 0) {
+			snprintf(err, errsz, "listen on %s: %s", addrs[i],
+			    strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			goto fail;
+		}
+		(*fds)[(*nfds)++] = fd;
+		log_info("smtp: listening on %s", addrs[i]);
+	}
+	str_free_list(addrs);
+	return 0;
+fail:
+	for (i = 0; i < *nfds; i++)
+		close((*fds)[i]);
+	free(*fds);
+	*fds = NULL;
+	*nfds = 0;
+	str_free_list(addrs);
 	return -1;
 }
 
@@ -112,95 +166,31 @@ on_connection(uv_stream_t *listener, int status)
 }
 
 int
-smtp_server_listen(struct smtp_server *srv, char *err, size_t errsz)
+smtp_server_adopt(struct smtp_server *srv, int fd, char *err, size_t errsz)
 {
-	char **addrs;
-	size_t n, i;
+	uv_tcp_t *t = xcalloc(1, sizeof(*t));
+	int r;
 
-	addrs = str_split_list(srv->listen_raw, &n);
-	srv->listeners = xcalloc(n ? n : 1, sizeof(*srv->listeners));
-	for (i = 0; i < n; i++) {
-		struct sockaddr_storage ss;
-		uv_tcp_t *t = &srv->listeners[i];
-		int r;
-
-		if (parse_listen(addrs[i], &ss) < 0) {
-			snprintf(err, errsz, "smtp_listen: bad address \"%s\"",
-			    addrs[i]);
-			str_free_list(addrs);
-			return -1;
-		}
-		uv_tcp_init(srv->loop, t);
-		t->data = srv;
-		srv->nlisteners++;
-		if ((r = uv_tcp_bind(t, (struct sockaddr *)&ss, 0)) < 0 ||
-		    (r = uv_listen((uv_stream_t *)t, 1024, on_connection)) <
-		        0) {
-			snprintf(err, errsz, "listen on %s: %s", addrs[i],
-			    uv_strerror(r));
-			str_free_list(addrs);
-			return -1;
-		}
-		log_info("smtp: listening on %s", addrs[i]);
+	/* Each handle is allocated alone: libuv keeps pointers to it. */
+	srv->listeners = xreallocarray(
+	    srv->listeners, srv->nlisteners + 1, sizeof(*srv->listeners));
+	srv->listeners[srv->nlisteners] = t;
+	uv_tcp_init(srv->loop, t);
+	t->data = srv;
+	srv->nlisteners++;
+	if ((r = uv_tcp_open(t, fd)) < 0 ||
+	    (r = uv_listen((uv_stream_t *)t, 1024, on_connection)) < 0) {
+		snprintf(err, errsz, "listen: %s", uv_strerror(r));
+		return -1;
 	}
-	str_free_list(addrs);
 	return 0;
 }
 
 void
-smtp_server_reload(
-    struct smtp_server *srv, const struct conf *c, const struct lookup *lk)
+smtp_server_reload(struct smtp_server *srv, const struct conf *c)
 {
 	smtp_settings_unref(srv->set);
 	srv->set = settings_new(c);
-	srv->lookup = lk;
-	if (strcmp(srv->listen_raw, c->raw[CONF_P_smtp_listen]) != 0)
-		log_warnx("smtp: smtp_listen changed; the new addresses take "
-		          "effect after a restart");
-}
-
-static unsigned
-client_hash(const struct netaddr *a)
-{
-	unsigned h = 2166136261u;
-	size_t i;
-
-	for (i = 0; i < 16; i++)
-		h = (h ^ a->addr[i]) * 16777619u;
-	return h % CLIENT_BUCKETS;
-}
-
-unsigned
-smtp_server_client_inc(struct smtp_server *srv, const struct netaddr *a)
-{
-	struct client_count **cp = &srv->clients[client_hash(a)];
-
-	while (*cp &&
-	    !((*cp)->addr.family == a->family &&
-	        memcmp((*cp)->addr.addr, a->addr, 16) == 0))
-		cp = &(*cp)->next;
-	if (*cp == NULL) {
-		*cp = xcalloc(1, sizeof(**cp));
-		(*cp)->addr = *a;
-	}
-	return ++(*cp)->n;
-}
-
-void
-smtp_server_client_dec(struct smtp_server *srv, const struct netaddr *a)
-{
-	struct client_count **cp = &srv->clients[client_hash(a)], *c;
-
-	while (*cp &&
-	    !((*cp)->addr.family == a->family &&
-	        memcmp((*cp)->addr.addr, a->addr, 16) == 0))
-		cp = &(*cp)->next;
-	if ((c = *cp) == NULL)
-		panic("smtp: client count underflow");
-	if (--c->n == 0) {
-		*cp = c->next;
-		free(c);
-	}
 }
 
 void
@@ -224,7 +214,7 @@ smtp_server_sessions(const struct smtp_server *srv)
 static void
 listener_closed(uv_handle_t *h)
 {
-	(void)h;
+	free(h);
 }
 
 void
@@ -237,9 +227,9 @@ smtp_server_stop(struct smtp_server *srv, void (*done)(void *), void *arg)
 	srv->stop_done = done;
 	srv->stop_arg = arg;
 	for (i = 0; i < srv->nlisteners; i++)
-		if (!uv_is_closing((uv_handle_t *)&srv->listeners[i]))
+		if (!uv_is_closing((uv_handle_t *)srv->listeners[i]))
 			uv_close(
-			    (uv_handle_t *)&srv->listeners[i], listener_closed);
+			    (uv_handle_t *)srv->listeners[i], listener_closed);
 	for (s = srv->sessions; s; s = next) {
 		next = smtp_session_next(s);
 		smtp_session_shutdown(s);
@@ -256,6 +246,7 @@ smtp_server_free(struct smtp_server *srv)
 	if (srv == NULL)
 		return;
 	smtp_settings_unref(srv->set);
+	/* Each listener frees itself once closed (smtp_server_stop). */
 	free(srv->listeners);
 	free(srv->read_buf);
 	free(srv);

@@ -22,18 +22,23 @@
 #include <uv.h>
 
 #include "../conf/conf.h"
-#include "../lookup/lookup.h"
-#include "../queue/queue.h"
+#include "smtp_services.h"
 
 struct smtp_server;
 
-struct smtp_server *smtp_server_new(uv_loop_t *loop, const struct conf *c,
-    struct queue *q, const struct lookup *lk);
-/* Bind and listen on every smtp_listen address.  0 or -1 with err. */
-int smtp_server_listen(struct smtp_server *srv, char *err, size_t errsz);
-/* New settings and tables; sessions in progress keep their settings. */
-void smtp_server_reload(
-    struct smtp_server *srv, const struct conf *c, const struct lookup *lk);
+/*
+ * Bind every smtp_listen address (done by the parent, which may be root).
+ * *fds is allocated.  0, or -1 with err naming the address.
+ */
+int smtp_listen_open(
+    const struct conf *c, int **fds, size_t *nfds, char *err, size_t errsz);
+
+struct smtp_server *smtp_server_new(
+    uv_loop_t *loop, const struct conf *c, const struct smtp_services *svc);
+/* Serve a listening socket from smtp_listen_open (takes the fd). */
+int smtp_server_adopt(struct smtp_server *srv, int fd, char *err, size_t errsz);
+/* New settings; sessions in progress keep theirs. */
+void smtp_server_reload(struct smtp_server *srv, const struct conf *c);
 /* Stop accepting; done(arg) once every session is gone. */
 void smtp_server_stop(struct smtp_server *srv, void (*done)(void *), void *arg);
 void smtp_server_free(struct smtp_server *srv);

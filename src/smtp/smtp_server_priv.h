@@ -16,9 +16,8 @@
 #include <uv.h>
 
 #include "../common/netaddr.h"
-#include "../lookup/lookup.h"
-#include "../queue/queue.h"
 #include "smtp_proto.h"
+#include "smtp_services.h"
 
 #define SMTP_READ_BUF (64 * 1024)
 
@@ -34,27 +33,16 @@ struct smtp_settings {
 	struct netlist eol_exempt;
 };
 
-struct client_count {
-	struct netaddr addr;
-	unsigned n;
-	struct client_count *next;
-};
-
-#define CLIENT_BUCKETS 4096
-
 struct smtp_session;
 
 struct smtp_server {
 	uv_loop_t *loop;
 	struct smtp_settings *set;
-	struct queue *queue;
-	const struct lookup *lookup;
-	uv_tcp_t *listeners;
+	struct smtp_services svc;
+	uv_tcp_t **listeners;
 	size_t nlisteners;
-	char listen_raw[1024];
 	struct smtp_session *sessions;
 	size_t nsessions;
-	struct client_count *clients[CLIENT_BUCKETS];
 	char *read_buf; /* shared: input is consumed before read_cb returns */
 	int read_buf_busy;
 	int stopping;

@@ -19,6 +19,7 @@
 #include "../common/xmem.h"
 #include "../queue/envelope.h"
 #include "smtp_server_priv.h"
+#include "smtp_services.h"
 
 /* Input kept while a request is pending: one read's worth, and a bit. */
 #define PEND_MAX (2 * SMTP_READ_BUF)
@@ -36,12 +37,14 @@ struct smtp_session {
 	struct netaddr peer;
 	char peer_str[64];
 	int port;
-	int counted; /* holds a per-client slot */
+	int admitted; /* counted by the services: release when done */
 	struct buf pend;
-	struct queue_msg *msg;
+	int msg_fd; /* the open message's file, or -1 */
+	char msg_id[32];
 	uint64_t msg_len;
 	int msg_error;
 	int waiting; /* a request is with a service */
+	int in_pump; /* answers arriving now are picked up by pump */
 	int reading;
 	int closing;
 	int refs;   /* open handles + requests in flight */
@@ -52,6 +55,20 @@ struct smtp_session {
 static void pump(struct smtp_session *s, const char *in, size_t n);
 static void begin_close(struct smtp_session *s);
 
+/* The open message is not going to be committed. */
+static void
+discard_msg(struct smtp_session *s)
+{
+	struct smtp_server *srv = s->srv;
+
+	if (s->msg_fd < 0)
+		return;
+	close(s->msg_fd);
+	s->msg_fd = -1;
+	srv->svc.ops->abort(srv->svc.ctx, s->msg_id);
+	s->msg_id[0] = '\0';
+}
+
 static void
 session_unref(struct smtp_session *s)
 {
@@ -60,12 +77,11 @@ session_unref(struct smtp_session *s)
 
 	if (--s->refs > 0)
 		return;
-	if (s->msg)
-		queue_msg_abort(s->msg);
+	discard_msg(s);
 	smtp_proto_stats(s->p, stats, sizeof(stats));
 	log_info("disconnect from unknown[%s] %s", s->peer_str, stats);
-	if (s->counted)
-		smtp_server_client_dec(srv, &s->peer);
+	if (s->admitted)
+		srv->svc.ops->release(srv->svc.ctx, &s->peer);
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -163,19 +179,19 @@ drain(struct smtp_session *s)
 	struct smtp_out *out = smtp_proto_out(s->p);
 
 	if (out->body.len > 0) {
-		if (s->msg && !s->msg_error) {
+		if (s->msg_fd >= 0 && !s->msg_error) {
 			const char *p = out->body.data;
 			size_t n = out->body.len;
 
 			while (n > 0) {
-				ssize_t w = write(queue_msg_fd(s->msg), p, n);
+				ssize_t w = write(s->msg_fd, p, n);
 
 				if (w < 0 && errno == EINTR)
 					continue;
 				if (w < 0) {
 					s->msg_error = errno;
 					log_warn("%s: write to the queue file",
-					    queue_msg_id(s->msg));
+					    s->msg_id);
 					break;
 				}
 				p += w;
@@ -200,10 +216,7 @@ drain(struct smtp_session *s)
 	}
 	if (out->abort_msg) {
 		out->abort_msg = 0;
-		if (s->msg) {
-			queue_msg_abort(s->msg);
-			s->msg = NULL;
-		}
+		discard_msg(s);
 	}
 }
 
@@ -236,52 +249,118 @@ now_us(void)
 	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
 }
 
+/* A service answered: hand it to the state machine, then go on. */
 static void
-from_lookup(struct smtp_answer *a, struct lookup_reply *lr)
+answered(struct smtp_session *s, struct smtp_answer *a)
 {
-	a->code = lr->code;
-	a->esc = lr->esc;
-	snprintf(a->text, sizeof(a->text), "%s", lr->text);
-	a->final = lr->final;
-	a->nfinal = lr->nfinal;
-	lr->final = NULL;
-	lr->nfinal = 0;
+	s->waiting = 0;
+	smtp_proto_answer(s->p, a);
+	if (!s->in_pump && !s->closing) {
+		drain(s);
+		pump(s, NULL, 0);
+	}
+	session_unref(s);
 }
 
 static void
-committed(void *arg, int status)
+lookup_answered(void *arg, struct lookup_reply *lr)
+{
+	struct smtp_answer a;
+
+	memset(&a, 0, sizeof(a));
+	a.code = lr->code;
+	a.esc = lr->esc;
+	snprintf(a.text, sizeof(a.text), "%s", lr->text);
+	a.final = lr->final;
+	a.nfinal = lr->nfinal;
+	lr->final = NULL;
+	lr->nfinal = 0;
+	answered(arg, &a);
+}
+
+static void
+room_answered(void *arg, int status)
+{
+	struct smtp_answer a;
+
+	memset(&a, 0, sizeof(a));
+	if (status < 0)
+		answer_text(
+		    &a, 452, "4.3.1", "Error: insufficient system storage");
+	answered(arg, &a);
+}
+
+static void
+opened(void *arg, int fd, const char *id)
 {
 	struct smtp_session *s = arg;
 	struct smtp_answer a;
 
 	memset(&a, 0, sizeof(a));
-	s->waiting = 0;
+	if (fd < 0) {
+		answer_text(&a, 451, "4.3.0", "Error: queue file write error");
+	} else if (s->closing) {
+		/* The client left while the file was being made. */
+		close(fd);
+		s->srv->svc.ops->abort(s->srv->svc.ctx, id);
+	} else {
+		s->msg_fd = fd;
+		snprintf(s->msg_id, sizeof(s->msg_id), "%s", id);
+		s->msg_len = 0;
+		s->msg_error = 0;
+		snprintf(a.id, sizeof(a.id), "%s", id);
+		rfc5322_date(a.date, sizeof(a.date));
+		log_info("%s: client=unknown[%s]", id, s->peer_str);
+	}
+	answered(s, &a);
+}
+
+static void
+committed(void *arg, int status)
+{
+	struct smtp_answer a;
+
+	memset(&a, 0, sizeof(a));
 	if (status < 0)
 		answer_text(&a, 451, "4.3.0", "Error: queue file write error");
-	smtp_proto_answer(s->p, &a);
-	if (!s->closing)
-		pump(s, NULL, 0);
-	session_unref(s);
+	answered(arg, &a);
+}
+
+static void
+queued_answered(void *arg, uint64_t n)
+{
+	struct smtp_session *s = arg;
+	struct smtp_answer a;
+
+	memset(&a, 0, sizeof(a));
+	if (s->client.may_relay)
+		snprintf(a.text, sizeof(a.text),
+		    "%s accepting mail, TLS not available, %llu message%s "
+		    "queued",
+		    s->set->hostname, (unsigned long long)n, n == 1 ? "" : "s");
+	else
+		snprintf(a.text, sizeof(a.text),
+		    "%s accepting mail, TLS not available", s->set->hostname);
+	answered(s, &a);
 }
 
 static void
 commit(struct smtp_session *s)
 {
+	struct smtp_server *srv = s->srv;
 	const struct smtp_txn *t = smtp_proto_txn(s->p);
-	struct smtp_answer a;
 	struct envelope env;
 	char addr[ADDR_PATH_MAX + 1];
 	size_t i, k;
 
-	if (s->msg == NULL || s->msg_error) {
-		memset(&a, 0, sizeof(a));
-		if (s->msg)
-			queue_msg_abort(s->msg);
-		s->msg = NULL;
-		answer_text(&a, 451, "4.3.0", "Error: queue file write error");
-		smtp_proto_answer(s->p, &a);
+	if (s->msg_fd < 0 || s->msg_error) {
+		discard_msg(s);
+		committed(s, -1);
 		return;
 	}
+	/* Every octet is written: the queue has the file from here on. */
+	close(s->msg_fd);
+	s->msg_fd = -1;
 	envelope_init(&env);
 	env.arrival = now_us();
 	envelope_set(&env.client_addr, s->peer_str);
@@ -304,10 +383,8 @@ commit(struct smtp_session *s)
 			envelope_add_rcpt(&env, r->final[k], addr,
 			    r->params.orcpt, r->params.notify);
 	}
-	s->waiting = 1;
-	s->refs++;
-	queue_msg_commit(s->msg, &env, s->msg_len, committed, s);
-	s->msg = NULL;
+	srv->svc.ops->commit(
+	    srv->svc.ctx, s->msg_id, &env, s->msg_len, committed, s);
 	envelope_free(&env);
 }
 
@@ -315,57 +392,37 @@ static void
 handle_request(struct smtp_session *s, const struct smtp_req *rq)
 {
 	struct smtp_server *srv = s->srv;
-	struct smtp_answer a;
-	struct lookup_reply lr;
+	void *ctx = srv->svc.ctx;
 
-	memset(&a, 0, sizeof(a));
+	/* The callback drops this reference; it may run before we return. */
+	s->waiting = 1;
+	s->refs++;
 	switch (rq->type) {
 	case SMTP_REQ_MAIL:
-		if (!queue_has_room(srv->queue, rq->size))
-			answer_text(&a, 452, "4.3.1",
-			    "Error: insufficient system storage");
+		srv->svc.ops->room(ctx, rq->size, room_answered, s);
 		break;
 	case SMTP_REQ_RCPT:
-		lookup_rcpt(srv->lookup, rq->addr->local, rq->addr->domain,
-		    s->client.may_relay, &s->client, &lr);
-		from_lookup(&a, &lr);
+		srv->svc.ops->rcpt(ctx, &s->peer, rq->addr->local,
+		    rq->addr->domain, lookup_answered, s);
 		break;
 	case SMTP_REQ_VRFY:
-		lookup_vrfy(
-		    srv->lookup, rq->addr->local, rq->addr->domain, &lr);
-		from_lookup(&a, &lr);
+		srv->svc.ops->vrfy(
+		    ctx, rq->addr->local, rq->addr->domain, lookup_answered, s);
 		break;
 	case SMTP_REQ_OPEN:
-		if ((s->msg = queue_msg_open(srv->queue)) == NULL) {
-			answer_text(
-			    &a, 451, "4.3.0", "Error: queue file write error");
-			break;
-		}
-		s->msg_len = 0;
-		s->msg_error = 0;
-		snprintf(a.id, sizeof(a.id), "%s", queue_msg_id(s->msg));
-		rfc5322_date(a.date, sizeof(a.date));
-		log_info("%s: client=unknown[%s]", a.id, s->peer_str);
+		srv->svc.ops->open(ctx, opened, s);
 		break;
 	case SMTP_REQ_COMMIT:
 		commit(s);
-		return;
+		break;
 	case SMTP_REQ_STATUS:
-		if (s->client.may_relay)
-			snprintf(a.text, sizeof(a.text),
-			    "%s accepting mail, "
-			    "TLS not available, %zu message%s queued",
-			    s->set->hostname, queue_length(srv->queue),
-			    queue_length(srv->queue) == 1 ? "" : "s");
-		else
-			snprintf(a.text, sizeof(a.text),
-			    "%s accepting mail, TLS not available",
-			    s->set->hostname);
+		srv->svc.ops->queued(ctx, queued_answered, s);
 		break;
 	case SMTP_REQ_NONE:
-		return;
+		s->waiting = 0;
+		s->refs--;
+		break;
 	}
-	smtp_proto_answer(s->p, &a);
 }
 
 /* -------------------------------------------------------------- input */
@@ -389,6 +446,7 @@ pump(struct smtp_session *s, const char *in, size_t n)
 
 	if (s->closing)
 		return;
+	s->in_pump++;
 	if (s->pend.len > 0) {
 		if (n > 0 && buf_append(&s->pend, in, n) < 0)
 			panic("smtp: pending input over its bound");
@@ -421,6 +479,7 @@ pump(struct smtp_session *s, const char *in, size_t n)
 	}
 	if (s->pend.len == 0)
 		buf_free(&s->pend);
+	s->in_pump--;
 	flush_replies(s);
 	if (s->closing)
 		return;
@@ -520,38 +579,42 @@ arm_timer(struct smtp_session *s)
 
 /* ----------------------------------------------------------- lifecycle */
 
-static enum smtp_greet
-greeting(struct smtp_session *s, const char **text)
+/* The services decided whether this client gets a session. */
+static void
+admitted(void *arg, const struct svc_admission *adm)
 {
-	struct smtp_server *srv = s->srv;
-	unsigned n;
+	struct smtp_session *s = arg;
+	const char *text = NULL;
+	enum smtp_greet how = SMTP_GREET_OK;
 
-	*text = NULL;
-	if (srv->stopping)
-		return SMTP_GREET_SHUTDOWN;
-	if (srv->nsessions > s->set->max_sessions) {
+	s->waiting = 0;
+	s->client = adm->client;
+	s->admitted = adm->verdict == SESSIONS_OK;
+	if (s->srv->stopping) {
+		how = SMTP_GREET_SHUTDOWN;
+	} else if (adm->verdict == SESSIONS_BUSY_TOTAL) {
 		log_warnx("connection limit of %u sessions reached; refused "
 		          "[%s]",
 		    s->set->max_sessions, s->peer_str);
-		return SMTP_GREET_BUSY;
-	}
-	n = smtp_server_client_inc(srv, &s->peer);
-	s->counted = 1;
-	if (n > s->set->max_per_client) {
-		log_warnx("[%s]: %u sessions from this client, limit %u",
-		    s->peer_str, n, s->set->max_per_client);
-		*text = "Error: too many connections from your address";
-		return SMTP_GREET_BUSY;
-	}
-	lookup_client(srv->lookup, &s->peer, &s->client);
-	if (s->client.access == LOOKUP_ACCESS_REJECT) {
-		*text =
+		how = SMTP_GREET_BUSY;
+	} else if (adm->verdict == SESSIONS_BUSY_CLIENT) {
+		log_warnx("[%s]: %u sessions from this client already",
+		    s->peer_str, s->set->max_per_client);
+		text = "Error: too many connections from your address";
+		how = SMTP_GREET_BUSY;
+	} else if (s->client.access == LOOKUP_ACCESS_REJECT) {
+		text =
 		    s->client.text[0] ? s->client.text : "Error: access denied";
-		return SMTP_GREET_REJECT;
+		how = SMTP_GREET_REJECT;
+	} else if (!s->set->accept_mail) {
+		how = SMTP_GREET_NOMAIL;
 	}
-	if (!s->set->accept_mail)
-		return SMTP_GREET_NOMAIL;
-	return SMTP_GREET_OK;
+	if (!s->closing) {
+		smtp_proto_greet(s->p, how, text);
+		drain(s);
+		pump(s, NULL, 0);
+	}
+	session_unref(s);
 }
 
 void
@@ -561,8 +624,6 @@ smtp_session_accept(struct smtp_server *srv, uv_stream_t *listener)
 	struct sockaddr_storage ss;
 	struct smtp_client cl;
 	struct smtp_proto_conf pc;
-	const char *text = NULL;
-	enum smtp_greet how;
 	int len = sizeof(ss);
 
 	uv_tcp_init(srv->loop, &s->tcp);
@@ -570,6 +631,7 @@ smtp_session_accept(struct smtp_server *srv, uv_stream_t *listener)
 	s->tcp.data = s->timer.data = s;
 	s->srv = srv;
 	s->refs = 2; /* the two handles */
+	s->msg_fd = -1;
 	s->set = srv->set;
 	s->set->refs++;
 	buf_init(&s->pend, PEND_MAX);
@@ -578,10 +640,10 @@ smtp_session_accept(struct smtp_server *srv, uv_stream_t *listener)
 		srv->sessions->prev = s;
 	srv->sessions = s;
 	srv->nsessions++;
+	memset(&cl, 0, sizeof(cl));
 	if (uv_accept(listener, (uv_stream_t *)&s->tcp) < 0 ||
 	    uv_tcp_getpeername(&s->tcp, (struct sockaddr *)&ss, &len) < 0 ||
 	    netaddr_from_sockaddr((struct sockaddr *)&ss, &s->peer) < 0) {
-		memset(&cl, 0, sizeof(cl));
 		s->p = smtp_proto_new(&s->set->pconf, &cl);
 		begin_close(s);
 		return;
@@ -592,17 +654,17 @@ smtp_session_accept(struct smtp_server *srv, uv_stream_t *listener)
 	        : ((struct sockaddr_in6 *)&ss)->sin6_port);
 	uv_tcp_nodelay(&s->tcp, 1);
 	log_info("connect from unknown[%s]:%d", s->peer_str, s->port);
-	memset(&cl, 0, sizeof(cl));
 	snprintf(cl.addr, sizeof(cl.addr), "%s", s->peer_str);
 	snprintf(cl.name, sizeof(cl.name), "unknown");
 	pc = s->set->pconf;
 	if (netlist_match(&s->set->eol_exempt, &s->peer))
 		pc.strict_eol = 0;
 	s->p = smtp_proto_new(&pc, &cl);
-	how = greeting(s, &text);
-	smtp_proto_greet(s->p, how, text);
-	drain(s);
-	pump(s, NULL, 0);
+	/* No input is read until the greeting has gone out. */
+	arm_timer(s);
+	s->waiting = 1;
+	s->refs++;
+	srv->svc.ops->admit(srv->svc.ctx, &s->peer, admitted, s);
 }
 
 void

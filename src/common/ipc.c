@@ -1,0 +1,427 @@
+#include "ipc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "xmem.h"
+
+#define FLAG_FD 0x1
+#define MAX_FDS_QUEUED 64
+#define READ_CHUNK (64 * 1024)
+/* Output to a peer that does not read is dropped with the channel. */
+#define MAX_OUTPUT (256u * 1024 * 1024)
+
+struct out {
+	struct out *next;
+	unsigned char *data;
+	size_t len, off;
+	int fd; /* sent with the first octet */
+};
+
+struct ipc {
+	uv_poll_t poll;
+	int fd;
+	size_t max_msg;
+	ipc_msg_cb on_msg;
+	ipc_close_cb on_close;
+	void *arg;
+	unsigned char *in;
+	size_t in_len, in_cap;
+	int fds[MAX_FDS_QUEUED]; /* received, not yet claimed */
+	size_t nfds;
+	struct out *out_head, **out_tail;
+	size_t out_bytes;
+	int events;
+	int closed;
+	int dispatching;
+};
+
+static void poll_cb(uv_poll_t *h, int status, int events);
+
+int
+ipc_socketpair(int sv[2])
+{
+	return socketpair(
+	    AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv);
+}
+
+static void
+update_events(struct ipc *ipc)
+{
+	int ev = UV_READABLE | (ipc->out_head ? UV_WRITABLE : 0);
+
+	if (ev != ipc->events) {
+		ipc->events = ev;
+		uv_poll_start(&ipc->poll, ev, poll_cb);
+	}
+}
+
+struct ipc *
+ipc_new(uv_loop_t *loop, int fd, size_t max_msg, ipc_msg_cb on_msg,
+    ipc_close_cb on_close, void *arg)
+{
+	struct ipc *ipc = xcalloc(1, sizeof(*ipc));
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	ipc->fd = fd;
+	ipc->max_msg = max_msg;
+	ipc->on_msg = on_msg;
+	ipc->on_close = on_close;
+	ipc->arg = arg;
+	ipc->out_tail = &ipc->out_head;
+	if (uv_poll_init(loop, &ipc->poll, fd) != 0)
+		panic("ipc: uv_poll_init failed");
+	ipc->poll.data = ipc;
+	update_events(ipc);
+	return ipc;
+}
+
+void *
+ipc_arg(const struct ipc *ipc)
+{
+	return ipc->arg;
+}
+
+void
+ipc_set_arg(struct ipc *ipc, void *arg)
+{
+	ipc->arg = arg;
+}
+
+size_t
+ipc_pending(const struct ipc *ipc)
+{
+	return ipc->out_bytes;
+}
+
+static void
+free_out(struct out *o)
+{
+	if (o->fd >= 0)
+		close(o->fd);
+	free(o->data);
+	free(o);
+}
+
+static void
+poll_closed(uv_handle_t *h)
+{
+	struct ipc *ipc = h->data;
+	struct out *o, *next;
+	size_t i;
+
+	for (o = ipc->out_head; o; o = next) {
+		next = o->next;
+		free_out(o);
+	}
+	for (i = 0; i < ipc->nfds; i++)
+		close(ipc->fds[i]);
+	close(ipc->fd);
+	free(ipc->in);
+	free(ipc);
+}
+
+void
+ipc_close(struct ipc *ipc)
+{
+	if (ipc == NULL || ipc->closed)
+		return;
+	ipc->closed = 1;
+	uv_poll_stop(&ipc->poll);
+	uv_close((uv_handle_t *)&ipc->poll, poll_closed);
+}
+
+/* The peer broke the channel: tell the owner, then close. */
+static void
+fail(struct ipc *ipc, const char *why)
+{
+	if (ipc->closed)
+		return;
+	if (why)
+		log_warnx("ipc: %s; closing the channel", why);
+	if (ipc->on_close)
+		ipc->on_close(ipc->arg, ipc);
+	ipc_close(ipc);
+}
+
+/* Send as much as the socket takes; -1 on a broken channel. */
+static int
+write_some(struct ipc *ipc)
+{
+	while (ipc->out_head) {
+		struct out *o = ipc->out_head;
+		struct msghdr mh;
+		struct iovec iov;
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} cm;
+		ssize_t n;
+
+		memset(&mh, 0, sizeof(mh));
+		iov.iov_base = o->data + o->off;
+		iov.iov_len = o->len - o->off;
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		if (o->fd >= 0 && o->off == 0) {
+			struct cmsghdr *c;
+
+			memset(&cm, 0, sizeof(cm));
+			mh.msg_control = cm.buf;
+			mh.msg_controllen = sizeof(cm.buf);
+			c = CMSG_FIRSTHDR(&mh);
+			c->cmsg_level = SOL_SOCKET;
+			c->cmsg_type = SCM_RIGHTS;
+			c->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(c), &o->fd, sizeof(int));
+		}
+		n = sendmsg(ipc->fd, &mh, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -1;
+		}
+		if (o->fd >= 0) {
+			close(o->fd); /* the peer has its own copy now */
+			o->fd = -1;
+		}
+		o->off += (size_t)n;
+		ipc->out_bytes -= (size_t)n;
+		if (o->off == o->len) {
+			ipc->out_head = o->next;
+			if (ipc->out_head == NULL)
+				ipc->out_tail = &ipc->out_head;
+			free_out(o);
+		}
+	}
+	return 0;
+}
+
+void
+ipc_send(struct ipc *ipc, uint16_t type, uint32_t id, const void *data,
+    size_t len, int fd)
+{
+	struct out *o;
+	unsigned char *h;
+
+	if (ipc->closed) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	if (len > ipc->max_msg || ipc->out_bytes > MAX_OUTPUT) {
+		if (fd >= 0)
+			close(fd);
+		fail(ipc,
+		    len > ipc->max_msg ? "message too large to send"
+		                       : "peer does not read its messages");
+		return;
+	}
+	o = xcalloc(1, sizeof(*o));
+	o->data = xmalloc(IPC_HEADER + len);
+	o->len = IPC_HEADER + len;
+	o->fd = fd;
+	h = o->data;
+	h[0] = (unsigned char)len;
+	h[1] = (unsigned char)(len >> 8);
+	h[2] = (unsigned char)(len >> 16);
+	h[3] = (unsigned char)(len >> 24);
+	h[4] = (unsigned char)type;
+	h[5] = (unsigned char)(type >> 8);
+	h[6] = fd >= 0 ? FLAG_FD : 0;
+	h[7] = 0;
+	h[8] = (unsigned char)id;
+	h[9] = (unsigned char)(id >> 8);
+	h[10] = (unsigned char)(id >> 16);
+	h[11] = (unsigned char)(id >> 24);
+	if (len)
+		memcpy(h + IPC_HEADER, data, len);
+	*ipc->out_tail = o;
+	ipc->out_tail = &o->next;
+	ipc->out_bytes += o->len;
+	/* Try at once: most messages leave without a trip through poll. */
+	if (!ipc->dispatching && write_some(ipc) < 0) {
+		fail(ipc, NULL);
+		return;
+	}
+	update_events(ipc);
+}
+
+int
+ipc_flush(struct ipc *ipc)
+{
+	int fl = fcntl(ipc->fd, F_GETFL);
+
+	if (ipc->closed)
+		return -1;
+	while (ipc->out_head) {
+		struct pollfd pfd = {ipc->fd, POLLOUT, 0};
+
+		if (poll(&pfd, 1, 5000) <= 0)
+			return -1;
+		if (write_some(ipc) < 0)
+			return -1;
+	}
+	(void)fl;
+	update_events(ipc);
+	return 0;
+}
+
+static uint32_t
+get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+/* Deliver every complete message in the input buffer. */
+static void
+dispatch(struct ipc *ipc)
+{
+	size_t off = 0;
+
+	ipc->dispatching = 1;
+	while (!ipc->closed && ipc->in_len - off >= IPC_HEADER) {
+		const unsigned char *h = ipc->in + off;
+		size_t len = get32(h);
+		struct ipc_msg m;
+
+		if (len > ipc->max_msg) {
+			ipc->dispatching = 0;
+			fail(ipc, "message over the size limit");
+			return;
+		}
+		if (ipc->in_len - off - IPC_HEADER < len)
+			break;
+		if (h[7] != 0 || (h[6] & ~FLAG_FD) != 0) {
+			ipc->dispatching = 0;
+			fail(ipc, "bad message flags");
+			return;
+		}
+		m.type = (uint16_t)(h[4] | h[5] << 8);
+		m.id = get32(h + 8);
+		m.data = h + IPC_HEADER;
+		m.len = len;
+		m.fd = -1;
+		if (h[6] & FLAG_FD) {
+			if (ipc->nfds == 0) {
+				ipc->dispatching = 0;
+				fail(ipc, "announced descriptor missing");
+				return;
+			}
+			m.fd = ipc->fds[0];
+			memmove(
+			    ipc->fds, ipc->fds + 1, --ipc->nfds * sizeof(int));
+		}
+		off += IPC_HEADER + len;
+		ipc->on_msg(ipc->arg, ipc, &m);
+	}
+	ipc->dispatching = 0;
+	if (ipc->closed)
+		return;
+	memmove(ipc->in, ipc->in + off, ipc->in_len - off);
+	ipc->in_len -= off;
+	/* Replies queued by handlers go out now, in one batch. */
+	if (write_some(ipc) < 0) {
+		fail(ipc, NULL);
+		return;
+	}
+	update_events(ipc);
+}
+
+static int
+read_some(struct ipc *ipc)
+{
+	struct msghdr mh;
+	struct iovec iov;
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 16)];
+		struct cmsghdr align;
+	} cm;
+	struct cmsghdr *c;
+	ssize_t n;
+
+	if (ipc->in_cap - ipc->in_len < READ_CHUNK) {
+		size_t need = ipc->in_len + READ_CHUNK;
+
+		if (need > ipc->max_msg + IPC_HEADER + READ_CHUNK)
+			return -1;
+		ipc->in = xreallocarray(ipc->in, need, 1);
+		ipc->in_cap = need;
+	}
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = ipc->in + ipc->in_len;
+	iov.iov_len = ipc->in_cap - ipc->in_len;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	n = recvmsg(ipc->fd, &mh, MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return (errno == EAGAIN || errno == EWOULDBLOCK ||
+		           errno == EINTR)
+		    ? 0
+		    : -1;
+	if (n == 0)
+		return -1;
+	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		size_t k, nfd;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (k = 0; k < nfd; k++) {
+			int fd;
+
+			memcpy(
+			    &fd, CMSG_DATA(c) + k * sizeof(int), sizeof(int));
+			if (ipc->nfds == MAX_FDS_QUEUED) {
+				close(fd);
+				return -2;
+			}
+			ipc->fds[ipc->nfds++] = fd;
+		}
+	}
+	if (mh.msg_flags & MSG_CTRUNC)
+		return -2;
+	ipc->in_len += (size_t)n;
+	return 1;
+}
+
+static void
+poll_cb(uv_poll_t *h, int status, int events)
+{
+	struct ipc *ipc = h->data;
+	int r;
+
+	if (status < 0) {
+		fail(ipc, NULL);
+		return;
+	}
+	if (events & UV_WRITABLE) {
+		if (write_some(ipc) < 0) {
+			fail(ipc, NULL);
+			return;
+		}
+		update_events(ipc);
+	}
+	if (events & UV_READABLE) {
+		r = read_some(ipc);
+		if (r < 0) {
+			fail(ipc, r == -2 ? "too many descriptors" : NULL);
+			return;
+		}
+		if (r > 0)
+			dispatch(ipc);
+	}
+}

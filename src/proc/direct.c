@@ -1,0 +1,279 @@
+#include "direct.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/xmem.h"
+
+/* Messages opened and not yet committed or aborted, by queue ID. */
+struct open_msg {
+	struct queue_msg *m;
+	struct open_msg *next;
+};
+
+struct direct {
+	struct lookup *lk;
+	struct sessions *ss;
+	struct queue *q;
+	struct local_agent *la;
+	unsigned max_sessions, max_per_client;
+	struct open_msg *open;
+};
+
+struct direct *
+direct_new(const struct conf *c, struct lookup *lk, struct sessions *ss,
+    struct queue *q, struct local_agent *la)
+{
+	struct direct *d = xcalloc(1, sizeof(*d));
+
+	d->lk = lk;
+	d->ss = ss;
+	d->q = q;
+	d->la = la;
+	d->max_sessions = (unsigned)c->max_sessions;
+	d->max_per_client = (unsigned)c->max_sessions_per_client;
+	return d;
+}
+
+void
+direct_free(struct direct *d)
+{
+	struct open_msg *o, *next;
+
+	if (d == NULL)
+		return;
+	for (o = d->open; o; o = next) {
+		next = o->next;
+		queue_msg_abort(o->m);
+		free(o);
+	}
+	free(d);
+}
+
+void
+direct_reload(struct direct *d, const struct conf *c, struct lookup *lk)
+{
+	d->lk = lk;
+	d->max_sessions = (unsigned)c->max_sessions;
+	d->max_per_client = (unsigned)c->max_sessions_per_client;
+}
+
+/* ------------------------------------------------------------ smtp side */
+
+static void
+d_admit(void *ctx, const struct netaddr *client, svc_admit_cb cb, void *arg)
+{
+	struct direct *d = ctx;
+	struct svc_admission a;
+
+	memset(&a, 0, sizeof(a));
+	lookup_client(d->lk, client, &a.client);
+	a.verdict =
+	    sessions_open(d->ss, d, client, d->max_sessions, d->max_per_client);
+	cb(arg, &a);
+}
+
+static void
+d_release(void *ctx, const struct netaddr *client)
+{
+	struct direct *d = ctx;
+
+	sessions_close(d->ss, d, client);
+}
+
+static void
+d_rcpt(void *ctx, const struct netaddr *client, const char *local,
+    const char *domain, svc_lookup_cb cb, void *arg)
+{
+	struct direct *d = ctx;
+	struct lookup_client cl;
+	struct lookup_reply r;
+
+	lookup_client(d->lk, client, &cl);
+	lookup_rcpt(d->lk, local, domain, cl.may_relay, &cl, &r);
+	cb(arg, &r);
+	lookup_reply_free(&r);
+}
+
+static void
+d_vrfy(void *ctx, const char *local, const char *domain, svc_lookup_cb cb,
+    void *arg)
+{
+	struct direct *d = ctx;
+	struct lookup_reply r;
+
+	lookup_vrfy(d->lk, local, domain, &r);
+	cb(arg, &r);
+	lookup_reply_free(&r);
+}
+
+static void
+d_room(void *ctx, uint64_t size, svc_status_cb cb, void *arg)
+{
+	struct direct *d = ctx;
+
+	cb(arg, queue_has_room(d->q, size) ? 0 : -1);
+}
+
+static void
+d_open(void *ctx, svc_open_cb cb, void *arg)
+{
+	struct direct *d = ctx;
+	struct queue_msg *m = queue_msg_open(d->q);
+	struct open_msg *o;
+	int fd;
+
+	if (m == NULL) {
+		cb(arg, -1, "");
+		return;
+	}
+	/* The session gets its own descriptor, as it would over IPC. */
+	if ((fd = dup(queue_msg_fd(m))) < 0) {
+		log_warn("queue: dup");
+		queue_msg_abort(m);
+		cb(arg, -1, "");
+		return;
+	}
+	o = xmalloc(sizeof(*o));
+	o->m = m;
+	o->next = d->open;
+	d->open = o;
+	cb(arg, fd, queue_msg_id(m));
+}
+
+static struct queue_msg *
+take_open(struct direct *d, const char *id)
+{
+	struct open_msg **op, *o;
+	struct queue_msg *m;
+
+	for (op = &d->open; (o = *op) != NULL; op = &o->next)
+		if (strcmp(queue_msg_id(o->m), id) == 0) {
+			*op = o->next;
+			m = o->m;
+			free(o);
+			return m;
+		}
+	return NULL;
+}
+
+struct commit_wait {
+	svc_status_cb cb;
+	void *arg;
+};
+
+static void
+d_committed(void *arg, int status)
+{
+	struct commit_wait *w = arg;
+
+	w->cb(w->arg, status);
+	free(w);
+}
+
+static void
+d_commit(void *ctx, const char *id, const struct envelope *env,
+    uint64_t data_len, svc_status_cb cb, void *arg)
+{
+	struct direct *d = ctx;
+	struct queue_msg *m = take_open(d, id);
+	struct commit_wait *w;
+	struct envelope copy;
+	struct buf b;
+	char err[128];
+
+	if (m == NULL) {
+		log_warnx("queue: commit of unknown message %s", id);
+		cb(arg, -1);
+		return;
+	}
+	/* Through the record codec, as over IPC: the queue stores only what
+	 * it could decode. */
+	buf_init(&b, 64u * 1024 * 1024);
+	if (envelope_encode(env, &b) < 0 ||
+	    envelope_decode(b.data, b.len, &copy, err, sizeof(err)) < 0) {
+		buf_free(&b);
+		queue_msg_abort(m);
+		cb(arg, -1);
+		return;
+	}
+	buf_free(&b);
+	w = xmalloc(sizeof(*w));
+	w->cb = cb;
+	w->arg = arg;
+	queue_msg_commit(m, &copy, data_len, d_committed, w);
+	envelope_free(&copy);
+}
+
+static void
+d_abort(void *ctx, const char *id)
+{
+	struct direct *d = ctx;
+	struct queue_msg *m = take_open(d, id);
+
+	if (m != NULL)
+		queue_msg_abort(m);
+}
+
+static void
+d_queued(void *ctx, svc_count_cb cb, void *arg)
+{
+	struct direct *d = ctx;
+
+	cb(arg, queue_length(d->q));
+}
+
+static const struct smtp_services_ops smtp_ops = {
+    .admit = d_admit,
+    .release = d_release,
+    .rcpt = d_rcpt,
+    .vrfy = d_vrfy,
+    .room = d_room,
+    .open = d_open,
+    .commit = d_commit,
+    .abort = d_abort,
+    .queued = d_queued,
+};
+
+void
+direct_smtp_services(struct direct *d, struct smtp_services *out)
+{
+	out->ops = &smtp_ops;
+	out->ctx = d;
+}
+
+/* ----------------------------------------------------------- queue side */
+
+static void
+d_resolve(void *ctx, const char *addr, sched_resolve_cb cb, void *arg)
+{
+	struct direct *d = ctx;
+	struct lookup_dest dest;
+
+	lookup_resolve(d->lk, addr, &dest);
+	cb(arg, &dest);
+}
+
+static void
+d_deliver(void *ctx, const struct local_req *req, local_cb cb, void *arg)
+{
+	struct direct *d = ctx;
+
+	local_deliver(d->la, req, cb, arg);
+}
+
+static const struct sched_services_ops sched_ops = {
+    .resolve = d_resolve,
+    .deliver = d_deliver,
+};
+
+void
+direct_sched_services(struct direct *d, struct sched_services *out)
+{
+	out->ops = &sched_ops;
+	out->ctx = d;
+}
