@@ -138,7 +138,12 @@ table_load(const char *path, char *err, size_t errsz)
 				    path, lineno);
 				goto fail;
 			}
-			joined = xasprintf("%s %s", t->e[t->n - 1].value, s);
+			/* Continuing an empty value: no leading blank. */
+			if (t->e[t->n - 1].value[0] == '\0')
+				joined = xstrdup(s);
+			else
+				joined =
+				    xasprintf("%s %s", t->e[t->n - 1].value, s);
 			free(t->e[t->n - 1].value);
 			t->e[t->n - 1].value = joined;
 			continue;
