@@ -90,15 +90,22 @@ def main():
     elapsed = time.monotonic() - t0
 
     print("\n==== tern integration tests: %d run, %d failed, %d errors, "
-          "%d skipped in %.1f s (ternd: %s)" % (
+          "%d skipped, %d expected failures (known bugs), %d unexpected "
+          "successes, in %.1f s (ternd: %s)" % (
               result.testsRun, len(result.failures), len(result.errors),
-              len(result.skipped), elapsed, ternd))
+              len(result.skipped), len(result.expectedFailures),
+              len(result.unexpectedSuccesses), elapsed, ternd))
     slow = sorted(result.durations, reverse=True)[:5]
     if slow:
         print("slowest: " + ", ".join("%s %.1fs" % (n.split(".", 1)[-1], d)
                                       for d, n in slow))
     for test, _ in result.failures + result.errors:
         print("FAILED: %s" % test.id())
+    for test, _ in result.expectedFailures:
+        print("known bug: %s" % test.id())
+    for test in result.unexpectedSuccesses:
+        print("UNEXPECTED SUCCESS (bug fixed? drop expectedFailure): %s"
+              % test.id())
     return 0 if result.wasSuccessful() and result.testsRun > 0 else 1
 
 
