@@ -1,6 +1,7 @@
 #include "conf.h"
 
 #include <errno.h>
+#include <sys/socket.h>
 #include <ini.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -68,6 +69,43 @@ check_choice(const struct conf_decl *d, const char *v, char *err, size_t errsz)
 	return -1;
 }
 
+/* "192.0.2.1:25", "[2001:db8::1]:25": a literal address and a port. */
+static int
+check_addrs(
+    const struct conf_decl *d, const char *value, char *err, size_t errsz)
+{
+	char **v = str_split_list(value, NULL), **p, host[64];
+	int rc = 0;
+
+	for (p = v; *p && rc == 0; p++) {
+		const char *colon = strrchr(*p, ':');
+		struct netaddr na;
+		uint64_t port;
+		size_t hl;
+
+		hl = colon ? (size_t)(colon - *p) : 0;
+		if (colon == NULL || hl == 0 || hl >= sizeof(host) ||
+		    str_to_u64(colon + 1, strlen(colon + 1), &port) < 0 ||
+		    port == 0 || port > 65535) {
+			rc = -1;
+			break;
+		}
+		memcpy(host, *p, hl);
+		host[hl] = '\0';
+		/* "[v6]" brackets are required for IPv6 addresses. */
+		if (netaddr_parse(host, &na) < 0 || strchr(host, '/') ||
+		    (na.family == AF_INET6 && host[0] != '['))
+			rc = -1;
+	}
+	if (rc < 0)
+		snprintf(err, errsz,
+		    "%s: \"%s\" is not an address:port (e.g. 127.0.0.1:25, "
+		    "[::1]:25)",
+		    d->name, *p);
+	str_free_list(v);
+	return rc;
+}
+
 /* Each setter parses text into the field; the X-macro dispatches by type. */
 #define SET_STR(field) \
 	do { \
@@ -96,6 +134,12 @@ check_choice(const struct conf_decl *d, const char *v, char *err, size_t errsz)
 	do { \
 		list_free(&c->field); \
 		c->field.v = str_split_list(value, &c->field.n); \
+	} while (0)
+#define SET_ADDRS(field) \
+	do { \
+		if (check_addrs(d, value, err, errsz) < 0) \
+			return -1; \
+		SET_LIST(field); \
 	} while (0)
 #define SET_NETS(field) \
 	do { \
@@ -172,12 +216,53 @@ conf_set(struct conf *c, const char *name, const char *value, char *err,
 	return -1;
 }
 
+/* Where lines come from: a file, or text (the parent's copy). */
+struct source {
+	FILE *fp;
+	const char *text;
+	size_t off;
+	int indented; /* the line just read starts with a blank */
+};
+
 struct load_ctx {
 	struct conf *c;
+	struct source *src;
 	char err[256];
 	int seen[CONF_NPARAMS];
 	int last; /* index of the last key, for continuation lines */
 };
+
+/*
+ * inih reports an indented continuation line as its key again, exactly as
+ * it reports a repeated key; the reader remembers which one it was.
+ */
+static char *
+conf_reader(char *dst, int num, void *stream)
+{
+	struct source *src = stream;
+
+	if (num < 2)
+		return NULL;
+	if (src->fp != NULL) {
+		if (fgets(dst, num, src->fp) == NULL)
+			return NULL;
+	} else {
+		const char *p = src->text + src->off, *nl;
+		size_t n;
+
+		if (*p == '\0')
+			return NULL;
+		nl = strchr(p, '\n');
+		n = nl ? (size_t)(nl - p) + 1 : strlen(p);
+		if (n > (size_t)num - 1)
+			n = (size_t)num - 1;
+		memcpy(dst, p, n);
+		dst[n] = '\0';
+		src->off += n;
+	}
+	src->indented = dst[0] == ' ' || dst[0] == '\t';
+	return dst;
+}
 
 static int
 conf_ini_handler(
@@ -200,8 +285,7 @@ conf_ini_handler(
 		    lc->err, sizeof(lc->err), "unknown parameter \"%s\"", name);
 		return 0;
 	}
-	/* inih reports an indented continuation line as the same key again. */
-	if (lc->seen[i] && lc->last == i) {
+	if (lc->seen[i] && lc->last == i && lc->src->indented) {
 		joined = xasprintf("%s %s", lc->c->raw[i], value);
 		r = set_index(lc->c, i, joined, lc->err, sizeof(lc->err));
 		free(joined);
@@ -232,44 +316,54 @@ resolve_hostname(struct conf *c)
 	c->raw[CONF_P_myhostname] = xstrdup(host);
 }
 
-struct conf *
-conf_load(const char *path, char *err, size_t errsz)
+static struct conf *
+load(const char *path, const char *text, char *err, size_t errsz)
 {
 	struct conf *c = xcalloc(1, sizeof(*c));
 	struct load_ctx lc;
+	struct source src;
+	const char *where = path ? path : "configuration";
 	int i, line;
 
 	for (i = 0; i < CONF_NPARAMS; i++) {
 		const char *v = conf_decls[i].def;
 
-		if (path == NULL && conf_decls[i].nofile)
+		if (path == NULL && text == NULL && conf_decls[i].nofile)
 			v = conf_decls[i].nofile;
 		if (set_index(c, i, v, err, errsz) < 0)
 			panic("conf: bad built-in default: %s", err);
 	}
-	if (path != NULL) {
+	if (path != NULL || text != NULL) {
+		memset(&src, 0, sizeof(src));
+		if (path != NULL && (src.fp = fopen(path, "re")) == NULL) {
+			snprintf(err, errsz, "%s: %s", path, strerror(errno));
+			conf_free(c);
+			return NULL;
+		}
+		src.text = text;
 		memset(&lc, 0, sizeof(lc));
 		lc.c = c;
+		lc.src = &src;
 		lc.last = -1;
 		ini_allow_inline_comments = 0;
 		ini_stop_on_first_error = 1;
 		ini_use_stack = 0;
 		ini_allow_realloc = 1;
 		ini_max_line = 65536;
-		line = ini_parse(path, conf_ini_handler, &lc);
-		if (line < 0) {
-			snprintf(err, errsz, "%s: %s", path,
-			    line == -1 ? strerror(errno) : "out of memory");
+		line =
+		    ini_parse_stream(conf_reader, &src, conf_ini_handler, &lc);
+		if (src.fp)
+			fclose(src.fp);
+		if (line != 0) {
+			snprintf(err, errsz, "%s:%d: %s", where, line,
+			    line < 0        ? "out of memory"
+			        : lc.err[0] ? lc.err
+			                    : "syntax error");
 			conf_free(c);
 			return NULL;
 		}
-		if (line > 0) {
-			snprintf(err, errsz, "%s:%d: %s", path, line,
-			    lc.err[0] ? lc.err : "syntax error");
-			conf_free(c);
-			return NULL;
-		}
-		c->file = absolute_path(path);
+		if (path != NULL)
+			c->file = absolute_path(path);
 	}
 	resolve_hostname(c);
 	str_lower(c->myhostname);
@@ -286,10 +380,23 @@ conf_load(const char *path, char *err, size_t errsz)
 	return c;
 }
 
+struct conf *
+conf_load(const char *path, char *err, size_t errsz)
+{
+	return load(path, NULL, err, errsz);
+}
+
+struct conf *
+conf_load_text(const char *text, char *err, size_t errsz)
+{
+	return load(NULL, text, err, errsz);
+}
+
 #define CONF_FREE_STR(f) free(c->f);
 #define CONF_FREE_PATH(f) free(c->f);
 #define CONF_FREE_ENUM(f) free(c->f);
 #define CONF_FREE_LIST(f) list_free(&c->f);
+#define CONF_FREE_ADDRS(f) list_free(&c->f);
 #define CONF_FREE_NETS(f) netlist_free(&c->f);
 #define CONF_FREE_INT(f)
 #define CONF_FREE_SIZE(f)

@@ -31,6 +31,7 @@ struct conf_list {
 #define CONF_FIELD_PATH(n) char *n;
 #define CONF_FIELD_ENUM(n) char *n;
 #define CONF_FIELD_LIST(n) struct conf_list n;
+#define CONF_FIELD_ADDRS(n) struct conf_list n;
 #define CONF_FIELD_NETS(n) struct netlist n;
 #define CONF_FIELD_INT(n) uint64_t n;
 #define CONF_FIELD_SIZE(n) uint64_t n;
@@ -54,6 +55,11 @@ struct conf {
  * writes "file:line: what" into err.
  */
 struct conf *conf_load(const char *path, char *err, size_t errsz);
+/*
+ * Load "name = value" text as a file would be (the parent sends the
+ * effective configuration this way, as printed by conf_print).
+ */
+struct conf *conf_load_text(const char *text, char *err, size_t errsz);
 void conf_free(struct conf *c);
 
 /* Set one parameter from text, as the file would.  0 or -1 with err. */

@@ -17,7 +17,8 @@
 
 /*
  * X(name, type, default, nofile_default, min, max, choices, description)
- * Types: STR text; LIST blank/comma separated words; PATH a file or
+ * Types: STR text; LIST blank/comma separated words; ADDRS listening
+ * addresses (ip:port, [ipv6]:port); PATH a file or
  * directory name; NETS networks (netaddr.h); INT a number; SIZE bytes with
  * k/m/g; TIME a duration (ms/s/m/h/d, seconds if no unit), kept in ms;
  * BOOL yes/no; ENUM one of the words in choices ("a|b|c").
@@ -29,7 +30,7 @@
 	X(mydestination, LIST, "localhost", NULL, 0, 0, NULL, \
 	    "domains whose mail is delivered locally: every local part gets " \
 	    "a Maildir under mail_directory") \
-	X(smtp_listen, LIST, "127.0.0.1:2525", NULL, 0, 0, NULL, \
+	X(smtp_listen, ADDRS, "127.0.0.1:2525", NULL, 0, 0, NULL, \
 	    "addresses (host:port, [v6]:port) of the SMTP (MX) listener") \
 	X(spool_directory, PATH, "var/spool", NULL, 0, 0, NULL, \
 	    "the queue: tmp/, queue/ and corrupt/ live here") \

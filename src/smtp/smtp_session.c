@@ -344,6 +344,18 @@ queued_answered(void *arg, uint64_t n)
 	answered(s, &a);
 }
 
+/* Two recipients that lead to one address get one copy. */
+static int
+has_rcpt(const struct envelope *env, const char *addr)
+{
+	size_t i;
+
+	for (i = 0; i < env->nrcpt; i++)
+		if (str_caseeq(env->rcpt[i].addr, addr))
+			return 1;
+	return 0;
+}
+
 static void
 commit(struct smtp_session *s)
 {
@@ -380,8 +392,9 @@ commit(struct smtp_session *s)
 
 		addr_format(&r->addr, addr, sizeof(addr));
 		for (k = 0; k < r->nfinal; k++)
-			envelope_add_rcpt(&env, r->final[k], addr,
-			    r->params.orcpt, r->params.notify);
+			if (!has_rcpt(&env, r->final[k]))
+				envelope_add_rcpt(&env, r->final[k], addr,
+				    r->params.orcpt, r->params.notify);
 	}
 	srv->svc.ops->commit(
 	    srv->svc.ctx, s->msg_id, &env, s->msg_len, committed, s);
