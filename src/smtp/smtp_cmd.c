@@ -354,11 +354,12 @@ smtp_parse_mail(const char *arg, size_t n, struct mailbox *from,
 static int
 parse_notify(const struct param *pr, unsigned *out)
 {
-	const char *s = pr->val, *end = pr->val + pr->vallen;
+	const char *s = pr->val, *end;
 	unsigned v = 0;
 
 	if (!s || pr->vallen == 0)
 		return -1;
+	end = s + pr->vallen;
 	while (s < end) {
 		const char *c = memchr(s, ',', (size_t)(end - s));
 		size_t l = c ? (size_t)(c - s) : (size_t)(end - s);
