@@ -1442,6 +1442,59 @@ data_line_at_the_text_limit_is_accepted(void **state)
 }
 
 static void
+data_stuffing_dot_does_not_count_towards_the_line_limit(void **state)
+{
+	SESS;
+	char line[1002];
+
+	start(s);
+	expect_code(s, "220");
+	open_data(s);
+	/* "." + 998 octets + CRLF: 1000 octets once the dot is removed */
+	line[0] = '.';
+	memset(line + 1, '.', 998);
+	line[999] = '\r';
+	line[1000] = '\n';
+	line[1001] = '\0';
+	feed(s, line);
+	feed(s, ".\r\n");
+	expect_reply(s, "250 2.0.0 Ok: queued as " MSG_ID);
+	expect_body(s, line + 1, 1000);
+}
+
+static void
+bdat_line_limit_counts_the_line_end(void **state)
+{
+	SESS;
+	char chunk[1001];
+	char line[64];
+
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	/* 998 octets + CRLF is at the limit */
+	memset(chunk, 'w', sizeof(chunk));
+	chunk[998] = '\r';
+	chunk[999] = '\n';
+	snprintf(line, sizeof(line), "BDAT %d LAST\r\n", 1000);
+	feed(s, line);
+	feed_n(s, chunk, 1000);
+	expect_reply(s, "250 2.0.0 Ok: queued as " MSG_ID);
+	/* 999 octets + LF is one over */
+	feed(s, FROM_LINE RCPT_LINE);
+	expect_reply(s, "250 2.1.0 Ok");
+	expect_reply(s, "250 2.1.5 Ok");
+	chunk[998] = 'w';
+	chunk[999] = 'w';
+	chunk[1000] = '\n';
+	snprintf(line, sizeof(line), "BDAT %d LAST\r\n", 1001);
+	feed(s, line);
+	feed_n(s, chunk, 1001);
+	expect_reply(
+	    s, "554 5.6.0 Error: message line longer than 1000 octets");
+}
+
+static void
 data_with_nul_is_554_560(void **state)
 {
 	SESS;
@@ -2810,6 +2863,8 @@ main(void)
 	    T(data_exactly_at_the_size_limit_is_accepted),
 	    T(data_line_over_the_text_limit_is_554_560),
 	    T(data_line_at_the_text_limit_is_accepted),
+	    T(data_stuffing_dot_does_not_count_towards_the_line_limit),
+	    T(bdat_line_limit_counts_the_line_end),
 	    T(data_with_nul_is_554_560),
 	    T(data_open_refused_by_the_glue_is_sent_as_is),
 	    T(data_commit_451_430_resets_the_transaction),
