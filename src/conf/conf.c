@@ -286,7 +286,11 @@ conf_ini_handler(
 		return 0;
 	}
 	if (lc->seen[i] && lc->last == i && lc->src->indented) {
-		joined = xasprintf("%s %s", lc->c->raw[i], value);
+		/* Continuing an empty value: no leading blank. */
+		if (lc->c->raw[i][0] == '\0')
+			joined = xstrdup(value);
+		else
+			joined = xasprintf("%s %s", lc->c->raw[i], value);
 		r = set_index(lc->c, i, joined, lc->err, sizeof(lc->err));
 		free(joined);
 		return r == 0;
