@@ -236,6 +236,8 @@ addr_parse_path(const char *s, size_t n, size_t *used, struct mailbox *mb)
 			if (!addr_domain_valid(s + k + 1, e - k - 1))
 				return ADDR_BAD;
 			k = e < colon ? e + 1 : e;
+			if (k == colon && s[k - 1] == ',')
+				return ADDR_BAD; /* "@a,:": a hop is missing */
 		}
 		i = colon + 1;
 	}
