@@ -3,6 +3,7 @@ long lines, BDAT, SMTPUTF8, pipelining, subaddressing; with raw sockets,
 smtplib, swaks and curl."""
 
 import os
+import random
 import re
 import smtplib
 import subprocess
@@ -135,6 +136,32 @@ class ExactBodyTest(TerndTestCase):
         self.expect(c, "BDAT 0 LAST", 250, "2.0.0", contains="queued as")
         [got] = self.t.wait_messages("zero")
         self.check_delivered(got, message, "b@example.org", "zero@localhost")
+
+    def test_large_message(self):
+        # About 2 MB of mostly very short lines: CRLFs fall across every
+        # buffer boundary on the way to the Maildir.
+        rnd = random.Random(7)
+        lines = [b"Subject: large"] + [
+            b"x" * rnd.choice([0, 1, 2, 3, 5, 80, 997])
+            for _ in range(80000)]
+        message = b"\r\n".join(lines) + b"\r\n"
+        c = self.connect(self.t, timeout=60)
+        self.ehlo(c)
+        self.send_message(c, "a@example.org", ["large@localhost"], message)
+        self.expect(c, "MAIL FROM:<a@example.org>", 250)
+        self.expect(c, "RCPT TO:<large2@localhost>", 250)
+        third = len(message) // 3
+        c.send(b"BDAT %d\r\n" % third + message[:third])
+        self.expect_reply(c, 250, "2.0.0")
+        c.send(b"BDAT %d LAST\r\n" % (len(message) - third) +
+               message[third:])
+        self.expect_reply(c, 250, "2.0.0", contains="queued as")
+        [got] = self.t.wait_messages("large", timeout=60)
+        self.check_delivered(got, message, "a@example.org",
+                             "large@localhost")
+        [got] = self.t.wait_messages("large2", timeout=60)
+        self.check_delivered(got, message, "a@example.org",
+                             "large2@localhost")
 
     def test_smtputf8(self):
         local = "j\u00f6s\u00e9.\u6771\u4eac"  # josé-like, and CJK

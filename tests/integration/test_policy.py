@@ -388,6 +388,17 @@ class MiscCommandsTest(TerndTestCase):
         self.assertIn("accepting mail", r.text)
         self.expect(c, "HELP NOSUCHTOPIC", 504, "5.5.4")
 
+    def test_help_status_queue_size(self):
+        # Clients that may relay also learn the queue size.
+        t = self.start_ternd({"relay_networks": "127.0.0.1"},
+                             name="relay-ternd")
+        c = self.connect(t)
+        r = self.expect(c, "HELP STATUS", 211, "2.0.0")
+        self.assertRegex(r.text, r"\b0 messages queued")
+        c2 = self.connect(self.t)
+        r = self.expect(c2, "HELP STATUS", 211, "2.0.0")
+        self.assertNotIn("queued", r.text)
+
     def test_quit(self):
         c = self.connect(self.t)
         self.check(c.greeting, 220, client=c)

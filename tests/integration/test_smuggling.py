@@ -128,6 +128,56 @@ class SmugglingTest(TerndTestCase):
         self.assertEqual(t.messages("victim"), {})
 
 
+class BdatSyncTest(TerndTestCase):
+    """BDAT octets are never read as commands, even when refused."""
+
+    def setUp(self):
+        super().setUp()
+        self.t = self.start_ternd()
+
+    def test_bdat_without_mail(self):
+        c = self.connect(self.t)
+        self.ehlo(c)
+        c.send(b"BDAT 6\r\nQUIT\r\n")
+        self.expect_reply(c, 503, "5.5.1", what="BDAT before MAIL")
+        self.expect(c, "NOOP", 250, "2.0.0")
+
+    def test_bdat_without_recipient(self):
+        c = self.connect(self.t)
+        self.ehlo(c)
+        self.expect(c, "MAIL FROM:<a@example.org>", 250)
+        self.expect(c, "RCPT TO:<x@foreign.example>", 554, "5.7.1")
+        chunk = b"RSET\r\nMAIL FROM:<b@example.org>\r\n"
+        c.send(b"BDAT %d LAST\r\n" % len(chunk) + chunk)
+        self.expect_reply(c, 554, "5.5.1", what="BDAT with no recipient")
+        # The chunk's "MAIL" was not carried out: a MAIL now is not nested.
+        self.expect(c, "MAIL FROM:<c@example.org>", 250, "2.1.0")
+
+    def test_bad_bdat_size_closes(self):
+        for line in (b"BDAT abc", b"BDAT", b"BDAT -1", b"BDAT 5 FIRST",
+                     b"BDAT 99999999999999999999999"):
+            with self.subTest(line=line):
+                c = self.connect(self.t)
+                self.ehlo(c)
+                self.expect(c, "MAIL FROM:<a@example.org>", 250)
+                self.expect(c, "RCPT TO:<s@localhost>", 250)
+                self.expect(c, line, 521, "5.5.4")
+                self.expect_closed(c)
+
+    def test_data_after_bdat(self):
+        c = self.connect(self.t)
+        self.ehlo(c)
+        self.expect(c, "MAIL FROM:<a@example.org>", 250)
+        self.expect(c, "RCPT TO:<mix@localhost>", 250)
+        c.send(b"BDAT 4\r\nab\r\n")
+        self.expect_reply(c, 250, "2.0.0")
+        self.expect(c, "DATA", 503, "5.5.1")
+        c.send(b"BDAT 0 LAST\r\n")
+        self.expect_reply(c, 250, "2.0.0", contains="queued as")
+        [got] = self.t.wait_messages("mix")
+        self.assertTrue(got.endswith(b"\nab\n"), got)
+
+
 class NulTest(TerndTestCase):
 
     def setUp(self):
