@@ -1,6 +1,7 @@
-"""Durability: clients keep sending while ternd is killed with SIGKILL at
-random moments.  Every message that got 250 must be delivered (at least
-once), and every delivered file must be a complete message."""
+"""Durability: clients keep sending while ternd is killed with SIGKILL (or
+stopped with SIGTERM, or reloaded with SIGHUP) at random moments.  Every
+message that got 250 must be delivered (at least once; exactly once when
+nothing crashed), and every delivered file must be a complete message."""
 
 import os
 import random
@@ -13,7 +14,6 @@ from ternlib import ClosedError, Client, Delivered, TerndTestCase, lf
 
 USERS = ["dura0", "dura1", "dura2", "dura3"]
 CLIENTS = 4
-KILLS = 5
 
 
 def make_message(msgid, rnd):
@@ -24,110 +24,91 @@ def make_message(msgid, rnd):
         n = rnd.randint(0, 300)
         line = (b"%d " % i + bytes(rnd.choice(b"abcdefghij .,-")
                                    for _ in range(n)))[:998]
-        if line.startswith(b"."):
-            line = b" " + line
         lines.append(line)
     lines.append(b"END %s" % msgid.encode())
     return b"\r\n".join(lines) + b"\r\n"
 
 
-class DurabilityTest(TerndTestCase):
+class Traffic:
+    """CLIENTS threads sending messages in a loop until stopped; they
+    reconnect whenever the server goes away."""
 
-    def test_sigkill_during_traffic(self):
-        seed = int(os.environ.get("TERN_SEED", int(time.time())))
-        note = "(random seed %d: TERN_SEED=%d reruns it)" % (seed, seed)
-        t = self.start_ternd()
-        lock = threading.Lock()
-        sent = {}    # msgid -> (rcpts, message): everything sent in full
-        acked = {}   # msgid -> queue ID: got 250
-        answers = {"250": 0, "other": 0, "broken": 0}
-        stop = threading.Event()
-        hard_deadline = time.monotonic() + 90
+    def __init__(self, t, seed):
+        self.t = t
+        self.seed = seed
+        self.lock = threading.Lock()
+        self.sent = {}   # msgid -> (rcpts, message): sent in full
+        self.acked = {}  # msgid -> queue ID: got 250
+        self.counts = {"250": 0, "other": 0, "broken": 0}
+        self.stop_ev = threading.Event()
+        self.deadline = time.monotonic() + 120
+        self.threads = [threading.Thread(target=self.client, args=(i,))
+                        for i in range(CLIENTS)]
 
-        def client(n):
-            rnd = random.Random(seed * 100 + n)
-            seq = 0
-            while not stop.is_set() and time.monotonic() < hard_deadline:
-                try:
-                    c = Client(t.port, timeout=10)
-                except OSError:
-                    time.sleep(0.05)  # down between a kill and a restart
-                    continue
-                try:
-                    g = c.reply()
-                    if g.code != 220:
-                        continue
-                    c.cmd("EHLO dura%d.test" % n)
-                    for _ in range(rnd.randint(1, 6)):
-                        if stop.is_set():
-                            break
-                        c.transcript.clear()
-                        seq += 1
-                        msgid = "c%d.%d.%d" % (n, seq, seed)
-                        rcpts = rnd.sample(USERS, rnd.randint(1, 2))
-                        msg = make_message(msgid, rnd)
-                        if c.cmd("MAIL FROM:<sender@example.org>").code \
-                                != 250:
-                            break
-                        ok = [r for r in rcpts
-                              if c.cmd("RCPT TO:<%s@localhost>" % r).code
-                              == 250]
-                        if ok != rcpts or c.cmd("DATA").code != 354:
-                            break
-                        with lock:
-                            sent[msgid] = (rcpts, msg)
-                        c.send(msg + b".\r\n")
-                        r = c.reply()
-                        with lock:
-                            if r.code == 250:
-                                answers["250"] += 1
-                                acked[msgid] = r.text.split()[-1]
-                            else:
-                                answers["other"] += 1
-                    c.cmd("QUIT")
-                except (ClosedError, socket.timeout, OSError):
-                    with lock:
-                        answers["broken"] += 1
-                finally:
-                    c.close()
-
-        threads = [threading.Thread(target=client, args=(i,))
-                   for i in range(CLIENTS)]
-        for th in threads:
+    def start(self):
+        for th in self.threads:
             th.start()
-        rnd = random.Random(seed)
-        kill_log = []
-        try:
-            for _ in range(KILLS):
-                time.sleep(rnd.uniform(1.5, 3.5))
-                with lock:
-                    n_acked = len(acked)
-                t.kill()
-                kill_log.append(n_acked)
-                time.sleep(rnd.uniform(0, 0.3))
-                t.start()
-            time.sleep(1.5)  # traffic on the last instance too
-        finally:
-            stop.set()
-            for th in threads:
-                th.join(30)
-        self.assertFalse(any(th.is_alive() for th in threads),
-                         "client threads did not stop")
-        self.assertEqual(t.killed, KILLS)
-        self.assertGreater(len(acked), 20, "too little traffic to judge: "
-                           "%r %s" % (answers, note))
-        # Acknowledged messages kept arriving between the kills.
-        self.assertGreater(len(acked), kill_log[-1], note)
 
-        t.wait_queue_empty(timeout=90)
-        self.assertEqual(t.stop(), 0)
-        self.assertEqual(os.listdir(os.path.join(t.spool, "tmp")), [],
-                         "spool tmp/ not empty after a clean stop")
+    def stop(self):
+        self.stop_ev.set()
+        for th in self.threads:
+            th.join(30)
+        return not any(th.is_alive() for th in self.threads)
 
-        # Every delivered file: complete, one of ours, in the right place.
+    def n_acked(self):
+        with self.lock:
+            return len(self.acked)
+
+    def client(self, n):
+        rnd = random.Random(self.seed * 100 + n)
+        seq = 0
+        while not self.stop_ev.is_set() and time.monotonic() < self.deadline:
+            try:
+                c = Client(self.t.port, timeout=10)
+            except OSError:
+                time.sleep(0.05)  # down between a stop and a start
+                continue
+            try:
+                if c.reply().code != 220:
+                    time.sleep(0.05)
+                    continue
+                c.cmd("EHLO dura%d.test" % n)
+                for _ in range(rnd.randint(1, 6)):
+                    if self.stop_ev.is_set():
+                        break
+                    c.transcript.clear()
+                    seq += 1
+                    msgid = "c%d.%d.%d" % (n, seq, self.seed)
+                    rcpts = rnd.sample(USERS, rnd.randint(1, 2))
+                    msg = make_message(msgid, rnd)
+                    if c.cmd("MAIL FROM:<sender@example.org>").code != 250:
+                        break
+                    ok = [r for r in rcpts
+                          if c.cmd("RCPT TO:<%s@localhost>" % r).code == 250]
+                    if ok != rcpts or c.cmd("DATA").code != 354:
+                        break
+                    with self.lock:
+                        self.sent[msgid] = (rcpts, msg)
+                    c.send(msg + b".\r\n")
+                    r = c.reply()
+                    with self.lock:
+                        if r.code == 250:
+                            self.counts["250"] += 1
+                            self.acked[msgid] = r.text.split()[-1]
+                        else:
+                            self.counts["other"] += 1
+                c.cmd("QUIT")
+            except (ClosedError, socket.timeout, OSError):
+                with self.lock:
+                    self.counts["broken"] += 1
+            finally:
+                c.close()
+
+    def verify(self, files):
+        """Check the delivered files against what was sent; returns
+        (problems, lost, duplicates, delivered without a 250 seen)."""
         copies = {}  # (msgid, user) -> count
         problems = []
-        files = t.all_messages()
         for path, data in files.items():
             user = os.path.basename(os.path.dirname(os.path.dirname(path)))
             m = re.search(rb"Message-Id: <([^@>]+)@durability\.test>", data)
@@ -136,10 +117,10 @@ class DurabilityTest(TerndTestCase):
                     path, len(data), data[-200:]))
                 continue
             msgid = m.group(1).decode()
-            if msgid not in sent:
+            if msgid not in self.sent:
                 problems.append("%s: unknown message %s" % (path, msgid))
                 continue
-            rcpts, msg = sent[msgid]
+            rcpts, msg = self.sent[msgid]
             d = Delivered(data)
             if d.body != lf(msg):
                 problems.append("%s: message %s is not complete or not "
@@ -155,26 +136,111 @@ class DurabilityTest(TerndTestCase):
                 problems.append("%s: bad Return-Path or Received: %r" % (
                     path, data[:300]))
             copies[(msgid, user)] = copies.get((msgid, user), 0) + 1
-
-        lost, dups = [], 0
-        for msgid, qid in sorted(acked.items()):
-            rcpts, _ = sent[msgid]
+        lost, dups = [], []
+        for msgid, qid in sorted(self.acked.items()):
+            rcpts, _ = self.sent[msgid]
             for u in rcpts:
                 n = copies.get((msgid, u), 0)
                 if n == 0:
                     lost.append("%s (queue ID %s) for %s" % (msgid, qid, u))
-                dups += max(0, n - 1)
-        unacked_delivered = {m for (m, _u) in copies if m not in acked}
+                if n > 1:
+                    dups.append("%s for %s: %d copies" % (msgid, u, n))
+        unacked = {m for (m, _u) in copies if m not in self.acked}
+        return problems, lost, dups, unacked
+
+
+class DurabilityTest(TerndTestCase):
+
+    def seed(self):
+        seed = int(os.environ.get("TERN_SEED", int(time.time() * 1000)))
+        return seed, "(random seed %d: TERN_SEED=%d reruns it)" % (seed,
+                                                                  seed)
+
+    def run_traffic(self, t, seed, note, interrupt, rounds,
+                    interval=(1.5, 3.5)):
+        """Traffic while interrupt(t, rnd) is called rounds times, a
+        random interval apart."""
+        traffic = Traffic(t, seed)
+        traffic.start()
+        rnd = random.Random(seed)
+        marks = []
+        try:
+            for _ in range(rounds):
+                time.sleep(rnd.uniform(*interval))
+                marks.append(traffic.n_acked())
+                interrupt(t, rnd)
+            time.sleep(1.5)  # traffic on the last instance too
+        finally:
+            stopped = traffic.stop()
+        self.assertTrue(stopped, "client threads did not stop")
+        self.assertGreater(len(traffic.acked), 20, "too little traffic to "
+                           "judge: %r %s" % (traffic.counts, note))
+        # Acknowledged messages kept coming after the last interruption.
+        self.assertGreater(len(traffic.acked), marks[-1], note)
+        t.wait_queue_empty(timeout=90)
+        self.assertEqual(t.stop(), 0, "exit status after SIGTERM")
+        self.assertEqual(os.listdir(os.path.join(t.spool, "tmp")), [],
+                         "spool tmp/ not empty after a clean stop")
+        files = t.all_messages()
+        problems, lost, dups, unacked = traffic.verify(files)
         summary = ("%d messages acknowledged, %d delivered files, %d "
-                   "duplicate copies, %d delivered without a 250 seen "
-                   "(the kill came first), %d broken sessions, %d kills "
-                   "%s" % (len(acked), len(files), dups,
-                           len(unacked_delivered), answers["broken"],
-                           KILLS, note))
+                   "duplicate copies, %d delivered without a 250 seen, "
+                   "%d broken sessions %s" % (
+                       len(traffic.acked), len(files), len(dups),
+                       len(unacked), traffic.counts["broken"], note))
         if lost:
             problems.append("%d acknowledged deliveries lost: %s" % (
                 len(lost), ", ".join(lost[:10])))
+        return problems, dups, summary
+
+    def test_sigkill_during_traffic(self):
+        seed, note = self.seed()
+        t = self.start_ternd()
+        kills = 5
+
+        def crash(t, rnd):
+            t.kill()
+            time.sleep(rnd.uniform(0, 0.3))
+            t.start()
+
+        problems, dups, summary = self.run_traffic(t, seed, note, crash,
+                                                   kills)
+        self.assertEqual(t.killed, kills)
+        # Duplicates are allowed: delivery is at-least-once.
         self.assertEqual(problems, [], summary)
+        print("(%s) " % summary, end="", flush=True)
+
+    def test_sigterm_during_traffic(self):
+        seed, note = self.seed()
+        t = self.start_ternd()
+
+        def stop_start(t, rnd):
+            rc = t.stop()
+            self.assertEqual(rc, 0, "exit status after SIGTERM %s" % note)
+            t.start()
+
+        problems, dups, summary = self.run_traffic(
+            t, seed, note, stop_start, 3, interval=(1.0, 2.0))
+        self.assertEqual(t.killed, 0)
+        # Nothing crashed: no message may come twice either.
+        self.assertEqual(problems + dups, [], summary)
+        self.assertNotRegex(t.log(), r"deliveries unfinished")
+        print("(%s) " % summary, end="", flush=True)
+
+    def test_sighup_during_traffic(self):
+        seed, note = self.seed()
+        t = self.start_ternd(tables={"alias_maps": "x y\n"})
+
+        def reload(t, rnd):
+            t.write_table("alias_maps", "x y\nz%d w\n" % rnd.randint(0, 99))
+            t.hup()
+
+        problems, dups, summary = self.run_traffic(
+            t, seed, note, reload, 4, interval=(0.5, 1.5))
+        self.assertEqual(t.starts, 1, "ternd restarted")
+        self.assertEqual(len(re.findall(r"reloaded configuration",
+                                        t.log())), 4)
+        self.assertEqual(problems + dups, [], summary)
         print("(%s) " % summary, end="", flush=True)
 
 
