@@ -78,9 +78,10 @@ class TerndError(Exception):
 class Ternd:
     """One ternd server in its own directory."""
 
-    def __init__(self, conf=None, tables=None, name="ternd"):
+    def __init__(self, conf=None, tables=None, name="ternd", binary=None):
         self.dir = tempfile.mkdtemp(prefix="tern-integ-")
         self.name = name
+        self.binary = binary  # None: TERND
         self.spool = os.path.join(self.dir, "spool")
         self.mail = os.path.join(self.dir, "mail")
         self.conf_path = os.path.join(self.dir, "tern.conf")
@@ -143,7 +144,8 @@ class Ternd:
                     self.name, self.starts + 1, self.port)).encode())
                 logf.flush()
                 self.proc = subprocess.Popen(
-                    [TERND, "-f", self.conf_path], stdin=subprocess.DEVNULL,
+                    [self.binary or TERND, "-f", self.conf_path],
+                    stdin=subprocess.DEVNULL,
                     stdout=logf, stderr=logf, cwd=self.dir,
                     env=sanitizer_env())
             self.starts += 1
