@@ -2,6 +2,8 @@
 command and text line length, spool free space."""
 
 import os
+import socket
+import threading
 import time
 
 from ternlib import ClosedError, TerndTestCase
@@ -207,6 +209,48 @@ class SessionLimitTest(TerndTestCase):
         c = self.connect(t, source="127.0.0.2")
         self.check(c.greeting, 421, "4.7.0", c, what="3rd from 127.0.0.2")
         self.expect(others[0], "NOOP", 250)
+
+
+class BackpressureTest(TerndTestCase):
+
+    def test_client_that_does_not_read(self):
+        # 50,000 pipelined commands from a client with a tiny receive
+        # buffer that reads nothing for a while: every reply comes, in
+        # order, once it reads.
+        t = self.start_ternd()
+        n = 50000
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(60)
+        s.connect(("127.0.0.1", t.port))
+        self.addCleanup(s.close)
+        errors = []
+
+        def writer():
+            try:
+                s.sendall(b"NOOP\r\n" * n + b"QUIT\r\n")
+            except OSError as e:
+                errors.append(e)
+
+        th = threading.Thread(target=writer)
+        th.start()
+        time.sleep(1.5)
+        got = b""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+        th.join(30)
+        self.assertEqual(errors, [])
+        lines = got.split(b"\r\n")
+        self.assertEqual(lines[0], b"220 mx.test ESMTP tern")
+        self.assertEqual(lines[1:n + 1], [b"250 2.0.0 Ok"] * n,
+                         "replies to the NOOPs missing or out of order")
+        self.assertTrue(lines[n + 1].startswith(b"221 2.0.0"), lines[n + 1])
+        c = self.connect(t)
+        self.expect(c, "NOOP", 250)
 
 
 class CommandLineLimitTest(TerndTestCase):
