@@ -94,8 +94,10 @@ check_addrs(
 		host[hl] = '\0';
 		/* "[v6]" brackets are required for IPv6 addresses. */
 		if (netaddr_parse(host, &na) < 0 || strchr(host, '/') ||
-		    (na.family == AF_INET6 && host[0] != '['))
+		    (na.family == AF_INET6 && host[0] != '[')) {
 			rc = -1;
+			break;
+		}
 	}
 	if (rc < 0)
 		snprintf(err, errsz,
