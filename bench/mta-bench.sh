@@ -20,10 +20,10 @@
 #           W2R  W2 but relayed to smtp-sink
 #           W3   2000 idle connections (220 + EHLO, then hold), stock limits
 #           W3T  W3 with connection limits raised to W3_N + 100 (Postfix smtpd
-#                maxproc, Exim smtp_accept_max)
+#                maxproc, Exim smtp_accept_max) and idle timeouts to 1 hour
 #           DUR  strace fsync/fdatasync/sync_file_range counts (200 msgs)
 # Sizes can be overridden: W1_N W2_N W3_N DUR_N, W1_SESS W2_SESS.
-# W3/W3T: W3_TIMEOUT (seconds to open all, default max(30, W3_N/20)),
+# W3/W3T: W3_TIMEOUT (seconds to open all, default max(30, W3_N/10)),
 #   W3_MIN_AVAIL_MIB (stop opening connections when the machine's
 #   MemAvailable falls below this, default 2048; reported as stopped_low_memory).
 # Ports: POSTFIX_PORT (2525) OPENSMTPD_PORT (2526) EXIM_PORT (2527) SINK_PORT (2540).
@@ -67,7 +67,7 @@ W1_N="${W1_N:-20000}"; W1_SESS="${W1_SESS:-20}"; W1_SIZE=4096
 W1R_N="${W1R_N:-2000}"   # OpenSMTPD relays at ~14 msg/s (see ANCHORS.md)
 W2_N="${W2_N:-500}";   W2_SESS="${W2_SESS:-10}"; W2_SIZE=1048576
 W3_N="${W3_N:-2000}"
-W3_TIMEOUT="${W3_TIMEOUT:-$(( W3_N / 20 > 30 ? W3_N / 20 : 30 ))}"
+W3_TIMEOUT="${W3_TIMEOUT:-$(( W3_N / 10 > 30 ? W3_N / 10 : 30 ))}"
 W3_MIN_AVAIL_MIB="${W3_MIN_AVAIL_MIB:-2048}"
 W3T_MAX=$((W3_N + 100))   # connection limits of the tuned variant
 DUR_N="${DUR_N:-200}"
@@ -264,6 +264,9 @@ relay_domains = relay.test
 relay_transport = relay:[127.0.0.1]:$SINK_PORT
 EOF
   [ "$V" = hold ] && echo "smtpd_end_of_data_restrictions = check_client_access static:HOLD" >> "$R/etc/main.cf"
+  # W3T: opening thousands of smtpd processes can take longer than the
+  # stock 300 s idle timeout, which would close the first sessions early
+  [ "$V" = tuned ] && echo "smtpd_timeout = 3600s" >> "$R/etc/main.cf"
   local smtpd_maxproc=-
   [ "$V" = tuned ] && smtpd_maxproc=$W3T_MAX
   # upstream defaults (no chroot), smtpd on 127.0.0.1:2525, logging via postlogd
@@ -321,7 +324,8 @@ smtp_accept_queue_per_connection = 0
 smtp_accept_max_per_connection = 0
 EOF
   [ "$V" = hold ] && echo "queue_only = true" >> "$C"
-  [ "$V" = tuned ] && printf 'smtp_accept_max = %d\nsmtp_connect_backlog = 2048\n' "$W3T_MAX" >> "$C"
+  [ "$V" = tuned ] && printf 'smtp_accept_max = %d\nsmtp_connect_backlog = 2048\nsmtp_receive_timeout = 1h\n' \
+      "$W3T_MAX" >> "$C"
   cat >> "$C" <<EOF
 begin acl
 acl_check_rcpt:

@@ -49,7 +49,9 @@ export CUSTOM_PORT="${TERN_PORT:-2536}"
 REPS="${REPS:-1}"
 TARGETS="${TARGETS:-postfix custom}"
 WORKLOADS="${WORKLOADS:-W1 W2 W3T}"
-case $REPS in ''|*[!0-9]*|0) die "REPS must be a positive number" ;; esac
+for v in REPS W1_N W1_SESS W2_N W2_SESS W3_N; do
+  case ${!v} in ''|*[!0-9]*|0) die "$v must be a positive number" ;; esac
+done
 for w in $WORKLOADS; do
   case $w in W1|W2|W3|W3T|DUR) ;; W1R|W2R) die "$w needs outbound delivery, which ternd does not have yet" ;;
     *) die "unknown workload $w" ;; esac
