@@ -1,10 +1,13 @@
 /*
  * ternd - the tern mail server.
  *
- * Loads the configuration (or runs on built-in defaults), recovers the
- * queue, starts the SMTP listeners and the delivery scheduler, and runs
- * the event loop.  SIGTERM/SIGINT stop gracefully; SIGHUP reloads the
- * configuration and the lookup tables.
+ * Loads the configuration (or runs on built-in defaults) and starts the
+ * parent process, which runs the lookup, queue, local and smtp processes
+ * (proc/parent.c).  The same binary, started by the parent with TERN_ROLE
+ * set, becomes one of those processes (proc/child.c).  With -1 every role
+ * runs in this one process instead, without privilege separation.
+ * SIGTERM/SIGINT stop gracefully; SIGHUP reloads the configuration and
+ * the lookup tables.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +25,9 @@
 #include "deliver/local.h"
 #include "lookup/lookup.h"
 #include "lookup/sessions.h"
+#include "proc/child.h"
 #include "proc/direct.h"
+#include "proc/parent.h"
 #include "queue/queue.h"
 #include "queue/sched.h"
 #include "queue/store.h"
@@ -51,8 +56,10 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: ternd [-dnstv] [-f file]\n"
+	    "usage: ternd [-1dnstv] [-f file]\n"
 	    "  -f file  configuration file (default: built-in defaults only)\n"
+	    "  -1       run every role in one process (no privilege "
+	    "separation)\n"
 	    "  -n       print the effective configuration and exit\n"
 	    "  -t       check the configuration and tables, then exit\n"
 	    "  -s       log to syslog (mail facility) instead of stderr\n"
@@ -197,10 +204,11 @@ close_walk(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
-int
-main(int argc, char **argv)
+/* Every role in this process: the queue, delivery and SMTP on one loop. */
+static int
+run_single(struct ternd *tp)
 {
-	struct ternd t;
+	struct ternd t = *tp;
 	struct queue_store *store;
 	struct queue_params qp;
 	struct sched_params sp;
@@ -209,12 +217,89 @@ main(int argc, char **argv)
 	char err[512], pool[16];
 	int *lfds;
 	size_t nlfds, i;
-	int ch, print = 0, check = 0, use_syslog = 0, daemonize = 0,
-	        verbose = 0;
 
+	if (parent_prepare_dirs(t.conf, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	/* Commits and deliveries each wait for the disk in a worker thread:
+	 * enough threads that they overlap, so their syncs are shared. */
+	snprintf(pool, sizeof(pool), "%llu",
+	    (unsigned long long)t.conf->delivery_concurrency + 32);
+	setenv("UV_THREADPOOL_SIZE", pool, 0);
+
+	t.loop = uv_default_loop();
+	if ((store = store_spool_new(
+	         t.loop, t.conf->spool_directory, err, sizeof(err))) == NULL)
+		fatalx("spool: %s", err);
+	queue_params_from(t.conf, &qp);
+	t.queue = queue_new(t.loop, store, &qp);
+	t.local = local_new(t.loop, t.conf->myhostname);
+	t.sessions = sessions_new();
+	t.direct = direct_new(t.conf, t.lookup, t.sessions, t.queue, t.local);
+	direct_sched_services(t.direct, &sched_svc);
+	direct_smtp_services(t.direct, &smtp_svc);
+	sched_params_from(t.conf, &sp);
+	t.sched = sched_new(t.queue, &sched_svc, &sp);
+	if (queue_recover(t.queue) < 0)
+		fatal("queue: recovery failed");
+	if (smtp_listen_open(t.conf, &lfds, &nlfds, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	t.smtp = smtp_server_new(t.loop, t.conf, &smtp_svc);
+	for (i = 0; i < nlfds; i++)
+		if (smtp_server_adopt(t.smtp, lfds[i], err, sizeof(err)) < 0)
+			fatalx("%s", err);
+	free(lfds);
+
+	uv_signal_init(t.loop, &t.sig_term);
+	uv_signal_init(t.loop, &t.sig_int);
+	uv_signal_init(t.loop, &t.sig_hup);
+	t.sig_term.data = t.sig_int.data = t.sig_hup.data = &t;
+	uv_signal_start(&t.sig_term, on_signal, SIGTERM);
+	uv_signal_start(&t.sig_int, on_signal, SIGINT);
+	uv_signal_start(&t.sig_hup, on_signal, SIGHUP);
+	uv_timer_init(t.loop, &t.stop_timer);
+	t.stop_timer.data = &t;
+	log_info("ternd started in one process%s%s; spool %s, mail %s",
+	    t.conf->file ? " with " : " with built-in defaults",
+	    t.conf->file ? t.conf->file : "", t.conf->spool_directory,
+	    t.conf->mail_directory);
+
+	uv_run(t.loop, UV_RUN_DEFAULT);
+
+	smtp_server_free(t.smtp);
+	sched_free(t.sched);
+	direct_free(t.direct);
+	local_free(t.local);
+	queue_free(t.queue);
+	sessions_free(t.sessions);
+	uv_walk(t.loop, close_walk, NULL);
+	uv_run(t.loop, UV_RUN_DEFAULT);
+	uv_loop_close(t.loop);
+	lookup_free(t.lookup);
+	conf_free(t.conf);
+	log_info("ternd stopped");
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ternd t;
+	const char *role;
+	char err[512];
+	int ch, print = 0, check = 0, use_syslog = 0, daemonize = 0,
+	        verbose = 0, single = 0;
+
+	if ((role = getenv("TERN_ROLE")) != NULL) {
+		proc_save_argv(argc, argv);
+		log_init(role, getenv("TERN_SYSLOG") != NULL, 0);
+		child_main(role, getenv("TERN_INDEX"));
+	}
 	memset(&t, 0, sizeof(t));
-	while ((ch = getopt(argc, argv, "df:hnstv")) != -1) {
+	while ((ch = getopt(argc, argv, "1df:hnstv")) != -1) {
 		switch (ch) {
+		case '1':
+			single = 1;
+			break;
 		case 'd':
 			daemonize = use_syslog = 1;
 			break;
@@ -264,62 +349,10 @@ main(int argc, char **argv)
 	log_init("ternd", use_syslog, verbose);
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
-	/* Commits and deliveries each wait for the disk in a worker thread:
-	 * enough threads that they overlap, so their syncs are shared. */
-	snprintf(pool, sizeof(pool), "%llu",
-	    (unsigned long long)t.conf->delivery_concurrency + 32);
-	setenv("UV_THREADPOOL_SIZE", pool, 0);
-
-	t.loop = uv_default_loop();
-	if ((store = store_spool_new(
-	         t.loop, t.conf->spool_directory, err, sizeof(err))) == NULL)
-		fatalx("spool: %s", err);
-	queue_params_from(t.conf, &qp);
-	t.queue = queue_new(t.loop, store, &qp);
-	t.local = local_new(t.loop, t.conf->myhostname);
-	t.sessions = sessions_new();
-	t.direct = direct_new(t.conf, t.lookup, t.sessions, t.queue, t.local);
-	direct_sched_services(t.direct, &sched_svc);
-	direct_smtp_services(t.direct, &smtp_svc);
-	sched_params_from(t.conf, &sp);
-	t.sched = sched_new(t.queue, &sched_svc, &sp);
-	if (queue_recover(t.queue) < 0)
-		fatal("queue: recovery failed");
-	if (smtp_listen_open(t.conf, &lfds, &nlfds, err, sizeof(err)) < 0)
-		fatalx("%s", err);
-	t.smtp = smtp_server_new(t.loop, t.conf, &smtp_svc);
-	for (i = 0; i < nlfds; i++)
-		if (smtp_server_adopt(t.smtp, lfds[i], err, sizeof(err)) < 0)
-			fatalx("%s", err);
-	free(lfds);
-
-	uv_signal_init(t.loop, &t.sig_term);
-	uv_signal_init(t.loop, &t.sig_int);
-	uv_signal_init(t.loop, &t.sig_hup);
-	t.sig_term.data = t.sig_int.data = t.sig_hup.data = &t;
-	uv_signal_start(&t.sig_term, on_signal, SIGTERM);
-	uv_signal_start(&t.sig_int, on_signal, SIGINT);
-	uv_signal_start(&t.sig_hup, on_signal, SIGHUP);
-	uv_timer_init(t.loop, &t.stop_timer);
-	t.stop_timer.data = &t;
-	log_info("ternd started%s%s; spool %s, mail %s",
-	    t.conf->file ? " with " : " with built-in defaults",
-	    t.conf->file ? t.conf->file : "", t.conf->spool_directory,
-	    t.conf->mail_directory);
-
-	uv_run(t.loop, UV_RUN_DEFAULT);
-
-	smtp_server_free(t.smtp);
-	sched_free(t.sched);
-	direct_free(t.direct);
-	local_free(t.local);
-	queue_free(t.queue);
-	sessions_free(t.sessions);
-	uv_walk(t.loop, close_walk, NULL);
-	uv_run(t.loop, UV_RUN_DEFAULT);
-	uv_loop_close(t.loop);
+	if (single)
+		return run_single(&t);
+	/* The lookup process loads the tables itself. */
 	lookup_free(t.lookup);
-	conf_free(t.conf);
-	log_info("ternd stopped");
-	return 0;
+	proc_save_argv(argc, argv);
+	return parent_main(t.conf_path, t.conf, use_syslog);
 }

@@ -97,6 +97,20 @@
 	X(minimal_backoff_time, TIME, "60s", NULL, 100, 86400000, NULL, \
 	    "shortest delay before retrying a deferred delivery") \
 	X(maximal_backoff_time, TIME, "1h", NULL, 100, 604800000, NULL, \
-	    "longest delay before retrying a deferred delivery")
+	    "longest delay before retrying a deferred delivery") \
+	X(smtp_processes, INT, "0", NULL, 0, 64, NULL, \
+	    "SMTP server processes; 0 means one per CPU") \
+	X(smtp_user, STR, "tern-smtp", NULL, 0, 64, NULL, \
+	    "user of the SMTP processes when ternd starts as root; they are " \
+	    "also confined to chroot_directory") \
+	X(lookup_user, STR, "tern-lookup", NULL, 0, 64, NULL, \
+	    "user of the lookup process (reads the lookup tables)") \
+	X(queue_user, STR, "tern-queue", NULL, 0, 64, NULL, \
+	    "user of the queue process, owner of spool_directory") \
+	X(mail_user, STR, "tern-mail", NULL, 0, 64, NULL, \
+	    "user of the local delivery process, owner of the Maildirs") \
+	X(chroot_directory, PATH, "/var/lib/tern/empty", NULL, 0, 0, NULL, \
+	    "empty directory the SMTP processes are confined to when ternd " \
+	    "starts as root")
 
 #endif

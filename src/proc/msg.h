@@ -1,0 +1,169 @@
+/*
+ * NAME
+ *	msg - every message exchanged between tern's processes
+ * PURPOSE
+ *	Types, payload structures, encoders and decoders for the IPC
+ *	channels (ipc.h): parent -> every process (configuration, peer
+ *	sockets, listeners, start, stop); smtp <-> lookup (admission,
+ *	recipients, VRFY); smtp <-> queue (space, open, commit, abort, queue
+ *	length); queue <-> lookup (where an address goes); queue <-> local
+ *	(deliver into a Maildir).  A request carries an id chosen by the
+ *	requester; the answer carries the same id.
+ * TRUST
+ *	Every process decodes what its peers send, and any peer may be
+ *	compromised: each decoder checks lengths, ranges and characters, and
+ *	msg_allowed says which types a process accepts at all.
+ * INVARIANTS
+ *	A decoded message satisfies the same invariants as the structures
+ *	the modules build themselves: addresses and texts have no CR, LF or
+ *	NUL, queue IDs are [0-9A-Z]{14}, Maildir paths are absolute and
+ *	contain no "." or ".." component.
+ */
+#ifndef TERN_MSG_H
+#define TERN_MSG_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/buf.h"
+#include "../common/netaddr.h"
+#include "../lookup/lookup.h"
+#include "../lookup/sessions.h"
+#include "../queue/envelope.h"
+#include "../queue/spool.h"
+
+enum proc_role {
+	ROLE_PARENT,
+	ROLE_SMTP,
+	ROLE_LOOKUP,
+	ROLE_QUEUE,
+	ROLE_LOCAL,
+	ROLE_COUNT
+};
+
+extern const char *const proc_role_names[ROLE_COUNT];
+
+enum msg_type {
+	/* parent -> any */
+	MSG_CONF = 1, /* the effective configuration, as text */
+	MSG_PEER,     /* a socket to another process; fd */
+	MSG_LISTEN,   /* smtp: a listening socket; fd */
+	MSG_GO,       /* start serving */
+	MSG_STOP,     /* stop gracefully, then exit */
+	/* smtp -> lookup */
+	MSG_ADMIT = 20,
+	MSG_RELEASE,
+	MSG_RCPT,
+	MSG_VRFY,
+	/* lookup -> smtp */
+	MSG_ADMIT_ANS = 30,
+	MSG_LOOKUP_ANS,
+	/* queue -> lookup */
+	MSG_RESOLVE = 40,
+	/* lookup -> queue */
+	MSG_RESOLVE_ANS,
+	/* smtp -> queue */
+	MSG_ROOM = 50,
+	MSG_OPEN,
+	MSG_COMMIT,
+	MSG_ABORT,
+	MSG_QUEUED,
+	/* queue -> smtp */
+	MSG_ROOM_ANS = 60,
+	MSG_OPEN_ANS, /* fd when ok */
+	MSG_COMMIT_ANS,
+	MSG_QUEUED_ANS,
+	/* queue -> local */
+	MSG_DELIVER = 70, /* fd: the queue file, read-only */
+	/* local -> queue */
+	MSG_DELIVER_ANS,
+};
+
+#define MSG_CONF_MAX (1024 * 1024)
+#define MSG_FINAL_MAX 1000
+
+struct msg_peer {
+	enum proc_role role;
+	uint32_t index;
+};
+
+struct msg_rcpt { /* MSG_RCPT, MSG_VRFY (client unused) */
+	struct netaddr client;
+	char local[65];
+	char domain[256];
+};
+
+struct msg_admit_ans {
+	enum sessions_verdict verdict;
+	struct lookup_client client;
+};
+
+struct msg_commit {
+	char id[SPOOL_ID_LEN + 1];
+	uint64_t data_len;
+	struct envelope env;
+};
+
+struct msg_deliver {
+	char maildir[PATH_MAX];
+	char return_path[ENV_MAX_STRING + 1];
+	char rcpt[ENV_MAX_STRING + 1];
+	uint64_t off, len;
+};
+
+struct msg_deliver_ans {
+	int status; /* enum maildir_status */
+	char dsn[8];
+	char error[256];
+};
+
+/* Payload encoders: append to out. */
+void msg_enc_text(struct buf *out, const char *text);
+void msg_enc_peer(struct buf *out, const struct msg_peer *m);
+void msg_enc_netaddr(struct buf *out, const struct netaddr *a);
+void msg_enc_rcpt(struct buf *out, const struct msg_rcpt *m);
+void msg_enc_admit_ans(struct buf *out, const struct msg_admit_ans *m);
+void msg_enc_lookup_ans(struct buf *out, const struct lookup_reply *r);
+void msg_enc_resolve_ans(struct buf *out, const struct lookup_dest *d);
+void msg_enc_u64(struct buf *out, uint64_t v);
+void msg_enc_id(struct buf *out, uint8_t ok, const char *id);
+int msg_enc_commit(struct buf *out, const char *id, uint64_t data_len,
+    const struct envelope *env);
+void msg_enc_deliver(struct buf *out, const struct msg_deliver *m);
+void msg_enc_deliver_ans(struct buf *out, const struct msg_deliver_ans *m);
+
+/* Decoders: 0, or -1 when the payload is not a valid message. */
+int msg_dec_text(const void *p, size_t n, char **text);
+int msg_dec_peer(const void *p, size_t n, struct msg_peer *m);
+int msg_dec_netaddr(const void *p, size_t n, struct netaddr *a);
+int msg_dec_rcpt(const void *p, size_t n, struct msg_rcpt *m);
+int msg_dec_admit_ans(const void *p, size_t n, struct msg_admit_ans *m);
+/* r->final is allocated; free with lookup_reply_free. */
+int msg_dec_lookup_ans(const void *p, size_t n, struct lookup_reply *r);
+int msg_dec_resolve_ans(const void *p, size_t n, struct lookup_dest *d);
+int msg_dec_u64(const void *p, size_t n, uint64_t *v);
+int msg_dec_u8(const void *p, size_t n, uint8_t *v);
+/* "ok + id" (MSG_OPEN_ANS) or, with want_ok NULL, a bare id (ABORT). */
+int msg_dec_id(const void *p, size_t n, uint8_t *ok, char id[SPOOL_ID_LEN + 1]);
+int msg_dec_commit(const void *p, size_t n, struct msg_commit *m);
+int msg_dec_deliver(const void *p, size_t n, struct msg_deliver *m);
+int msg_dec_deliver_ans(const void *p, size_t n, struct msg_deliver_ans *m);
+/* An address for MSG_RESOLVE. */
+int msg_dec_address(const void *p, size_t n, char *dst, size_t dstsz);
+
+/* May a process of this role receive this type from that role? */
+int msg_allowed(enum proc_role self, enum proc_role from, uint16_t type);
+/*
+ * Decode (and free) any message this role may receive: what each
+ * process's dispatcher does first.  For the fuzz targets and tests.
+ */
+int msg_check(enum proc_role self, enum proc_role from, uint16_t type,
+    const void *p, size_t n);
+
+/* Is this a safe absolute path (no ".", "..", empty components, controls)? */
+int msg_path_ok(const char *path);
+/* A queue ID: exactly SPOOL_ID_LEN characters of [0-9A-Z]. */
+int msg_id_ok(const char *id);
+
+#endif

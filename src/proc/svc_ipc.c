@@ -1,0 +1,567 @@
+#include "svc_ipc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/ipc.h"
+#include "../common/log.h"
+#include "../common/xmem.h"
+
+#define BUCKETS 1024
+#define PAYLOAD_MAX (64u * 1024 * 1024)
+
+/* A request waiting for its answer. */
+struct pending {
+	uint32_t id;
+	enum proc_role to;
+	uint16_t answer; /* the message type expected back */
+	union {
+		svc_admit_cb admit;
+		svc_lookup_cb lookup;
+		svc_status_cb status;
+		svc_open_cb open;
+		svc_count_cb count;
+		sched_resolve_cb resolve;
+		local_cb deliver;
+	} cb;
+	void *arg;
+	struct pending *next;
+};
+
+struct svc_ipc {
+	uv_loop_t *loop;
+	enum proc_role self;
+	struct ipc *peer[ROLE_COUNT];
+	struct pending *b[BUCKETS];
+	uint32_t next_id;
+	unsigned outstanding;
+};
+
+/* Answer a request as if its peer had said "not now". */
+static void
+fail_pending(struct pending *p)
+{
+	struct svc_admission adm;
+	struct lookup_reply lr;
+	struct lookup_dest dest;
+	struct maildir_delivery md;
+
+	switch (p->answer) {
+	case MSG_ADMIT_ANS:
+		memset(&adm, 0, sizeof(adm));
+		adm.verdict = SESSIONS_UNAVAILABLE;
+		p->cb.admit(p->arg, &adm);
+		break;
+	case MSG_LOOKUP_ANS:
+		memset(&lr, 0, sizeof(lr));
+		lr.code = 451;
+		snprintf(lr.esc, sizeof(lr.esc), "4.3.0");
+		snprintf(lr.text, sizeof(lr.text),
+		    "Temporary lookup failure, try again later");
+		p->cb.lookup(p->arg, &lr);
+		break;
+	case MSG_ROOM_ANS:
+		p->cb.status(p->arg, -2);
+		break;
+	case MSG_COMMIT_ANS:
+		p->cb.status(p->arg, -1);
+		break;
+	case MSG_OPEN_ANS:
+		p->cb.open(p->arg, -1, "");
+		break;
+	case MSG_QUEUED_ANS:
+		p->cb.count(p->arg, 0);
+		break;
+	case MSG_RESOLVE_ANS:
+		memset(&dest, 0, sizeof(dest));
+		dest.type = LOOKUP_DEST_TEMPFAIL;
+		snprintf(dest.error, sizeof(dest.error),
+		    "lookup service unavailable");
+		p->cb.resolve(p->arg, &dest);
+		break;
+	case MSG_DELIVER_ANS:
+		memset(&md, 0, sizeof(md));
+		md.status = MAILDIR_TEMPFAIL;
+		snprintf(md.dsn, sizeof(md.dsn), "4.3.0");
+		snprintf(md.error, sizeof(md.error),
+		    "local delivery agent unavailable");
+		p->cb.deliver(p->arg, &md);
+		break;
+	default:
+		panic("svc_ipc: pending request of unknown kind %u", p->answer);
+	}
+}
+
+static struct pending *
+take(struct svc_ipc *sv, uint32_t id)
+{
+	struct pending **pp = &sv->b[id % BUCKETS], *p;
+
+	for (; (p = *pp) != NULL; pp = &p->next)
+		if (p->id == id) {
+			*pp = p->next;
+			sv->outstanding--;
+			return p;
+		}
+	return NULL;
+}
+
+/* Fail every request sent to role (its channel is gone). */
+static void
+fail_role(struct svc_ipc *sv, enum proc_role role)
+{
+	struct pending *failed = NULL, *p;
+	size_t i;
+
+	for (i = 0; i < BUCKETS; i++) {
+		struct pending **pp = &sv->b[i];
+
+		while ((p = *pp) != NULL) {
+			if (p->to == role) {
+				*pp = p->next;
+				sv->outstanding--;
+				p->next = failed;
+				failed = p;
+			} else {
+				pp = &p->next;
+			}
+		}
+	}
+	/* Callbacks may send new requests: call them after the sweep. */
+	while ((p = failed) != NULL) {
+		failed = p->next;
+		fail_pending(p);
+		free(p);
+	}
+}
+
+static enum proc_role
+role_of(struct svc_ipc *sv, const struct ipc *ipc)
+{
+	int r;
+
+	for (r = 0; r < ROLE_COUNT; r++)
+		if (sv->peer[r] == ipc)
+			return (enum proc_role)r;
+	return ROLE_COUNT;
+}
+
+static void
+peer_closed(void *arg, struct ipc *ipc)
+{
+	struct svc_ipc *sv = arg;
+	enum proc_role role = role_of(sv, ipc);
+
+	if (role == ROLE_COUNT)
+		return;
+	log_warnx("%s: lost the %s process; requests to it fail until it is "
+	          "back",
+	    proc_role_names[sv->self], proc_role_names[role]);
+	sv->peer[role] = NULL;
+	fail_role(sv, role);
+}
+
+/* A peer broke the protocol: drop it (the parent will notice). */
+static void
+reject(
+    struct svc_ipc *sv, struct ipc *ipc, enum proc_role role, const char *what)
+{
+	log_warnx("%s: invalid %s from the %s process; closing the channel",
+	    proc_role_names[sv->self], what, proc_role_names[role]);
+	sv->peer[role] = NULL;
+	ipc_close(ipc);
+	fail_role(sv, role);
+}
+
+static void
+on_answer(void *arg, struct ipc *ipc, struct ipc_msg *m)
+{
+	struct svc_ipc *sv = arg;
+	enum proc_role role = role_of(sv, ipc);
+	struct pending *p;
+	struct svc_admission adm;
+	struct msg_admit_ans aa;
+	struct lookup_reply lr;
+	struct lookup_dest dest;
+	struct msg_deliver_ans da;
+	struct maildir_delivery md;
+	char id[SPOOL_ID_LEN + 1];
+	uint64_t v64;
+	uint8_t v8;
+	int bad = 0;
+
+	if (role == ROLE_COUNT || !msg_allowed(sv->self, role, m->type) ||
+	    (p = take(sv, m->id)) == NULL) {
+		if (m->fd >= 0)
+			close(m->fd);
+		reject(sv, ipc, role == ROLE_COUNT ? ROLE_LOOKUP : role,
+		    "or unexpected answer");
+		return;
+	}
+	if (p->to != role || p->answer != m->type ||
+	    (m->fd >= 0 && m->type != MSG_OPEN_ANS)) {
+		if (m->fd >= 0)
+			close(m->fd);
+		fail_pending(p);
+		free(p);
+		reject(sv, ipc, role, "answer");
+		return;
+	}
+	switch (m->type) {
+	case MSG_ADMIT_ANS:
+		if ((bad = msg_dec_admit_ans(m->data, m->len, &aa)) == 0) {
+			adm.verdict = aa.verdict;
+			adm.client = aa.client;
+			p->cb.admit(p->arg, &adm);
+		}
+		break;
+	case MSG_LOOKUP_ANS:
+		if ((bad = msg_dec_lookup_ans(m->data, m->len, &lr)) == 0) {
+			p->cb.lookup(p->arg, &lr);
+			lookup_reply_free(&lr);
+		}
+		break;
+	case MSG_ROOM_ANS:
+		if ((bad = msg_dec_u8(m->data, m->len, &v8)) == 0 && v8 > 1)
+			bad = -1;
+		if (bad == 0)
+			p->cb.status(p->arg, v8 ? 0 : -1);
+		break;
+	case MSG_COMMIT_ANS:
+		if ((bad = msg_dec_u8(m->data, m->len, &v8)) == 0 && v8 > 1)
+			bad = -1;
+		if (bad == 0)
+			p->cb.status(p->arg, v8 ? 0 : -1);
+		break;
+	case MSG_OPEN_ANS:
+		bad = msg_dec_id(m->data, m->len, &v8, id);
+		if (bad == 0 && (v8 == 1) != (m->fd >= 0))
+			bad = -1;
+		if (bad == 0)
+			p->cb.open(p->arg, v8 ? m->fd : -1, v8 ? id : "");
+		else if (m->fd >= 0)
+			close(m->fd);
+		break;
+	case MSG_QUEUED_ANS:
+		if ((bad = msg_dec_u64(m->data, m->len, &v64)) == 0)
+			p->cb.count(p->arg, v64);
+		break;
+	case MSG_RESOLVE_ANS:
+		if ((bad = msg_dec_resolve_ans(m->data, m->len, &dest)) == 0)
+			p->cb.resolve(p->arg, &dest);
+		break;
+	case MSG_DELIVER_ANS:
+		if ((bad = msg_dec_deliver_ans(m->data, m->len, &da)) == 0) {
+			memset(&md, 0, sizeof(md));
+			md.status = (enum maildir_status)da.status;
+			snprintf(md.dsn, sizeof(md.dsn), "%s", da.dsn);
+			snprintf(md.error, sizeof(md.error), "%s", da.error);
+			p->cb.deliver(p->arg, &md);
+		}
+		break;
+	default:
+		bad = -1;
+	}
+	if (bad) {
+		fail_pending(p);
+		free(p);
+		reject(sv, ipc, role, "answer");
+		return;
+	}
+	free(p);
+}
+
+struct svc_ipc *
+svc_ipc_new(uv_loop_t *loop, enum proc_role self)
+{
+	struct svc_ipc *sv = xcalloc(1, sizeof(*sv));
+
+	sv->loop = loop;
+	sv->self = self;
+	sv->next_id = 1;
+	return sv;
+}
+
+void
+svc_ipc_free(struct svc_ipc *sv)
+{
+	int r;
+
+	if (sv == NULL)
+		return;
+	for (r = 0; r < ROLE_COUNT; r++) {
+		if (sv->peer[r]) {
+			ipc_close(sv->peer[r]);
+			sv->peer[r] = NULL;
+		}
+		fail_role(sv, (enum proc_role)r);
+	}
+	free(sv);
+}
+
+void
+svc_ipc_set_peer(struct svc_ipc *sv, enum proc_role role, int fd)
+{
+	if (sv->peer[role]) {
+		ipc_close(sv->peer[role]);
+		sv->peer[role] = NULL;
+		fail_role(sv, role);
+	}
+	sv->peer[role] =
+	    ipc_new(sv->loop, fd, PAYLOAD_MAX, on_answer, peer_closed, sv);
+}
+
+unsigned
+svc_ipc_outstanding(const struct svc_ipc *sv)
+{
+	return sv->outstanding;
+}
+
+/*
+ * Send a request and remember what to do with its answer.  Without a
+ * channel the request fails at once.
+ */
+static void
+request(struct svc_ipc *sv, enum proc_role to, uint16_t type, uint16_t answer,
+    const struct buf *payload, struct pending *tmpl)
+{
+	struct pending *p = xmalloc(sizeof(*p));
+
+	*p = *tmpl;
+	p->to = to;
+	p->answer = answer;
+	if (sv->peer[to] == NULL) {
+		fail_pending(p);
+		free(p);
+		return;
+	}
+	p->id = sv->next_id++;
+	if (sv->next_id == 0)
+		sv->next_id = 1;
+	p->next = sv->b[p->id % BUCKETS];
+	sv->b[p->id % BUCKETS] = p;
+	sv->outstanding++;
+	ipc_send(sv->peer[to], type, p->id, payload ? payload->data : NULL,
+	    payload ? payload->len : 0, -1);
+}
+
+/* ----------------------------------------------------------- smtp side */
+
+static void
+s_admit(void *ctx, const struct netaddr *client, svc_admit_cb cb, void *arg)
+{
+	struct svc_ipc *sv = ctx;
+	struct pending t = {.arg = arg};
+	struct buf b;
+
+	t.cb.admit = cb;
+	buf_init(&b, PAYLOAD_MAX);
+	msg_enc_netaddr(&b, client);
+	request(sv, ROLE_LOOKUP, MSG_ADMIT, MSG_ADMIT_ANS, &b, &t);
+	buf_free(&b);
+}
+
+static void
+s_release(void *ctx, const struct netaddr *client)
+{
+	struct svc_ipc *sv = ctx;
+	struct buf b;
+
+	if (sv->peer[ROLE_LOOKUP] == NULL)
+		return; /* the new lookup process never counted it */
+	buf_init(&b, PAYLOAD_MAX);
+	msg_enc_netaddr(&b, client);
+	ipc_send(sv->peer[ROLE_LOOKUP], MSG_RELEASE, 0, b.data, b.len, -1);
+	buf_free(&b);
+}
+
+static void
+lookup_request(struct svc_ipc *sv, uint16_t type, const struct netaddr *client,
+    const char *local, const char *domain, svc_lookup_cb cb, void *arg)
+{
+	struct pending t = {.arg = arg};
+	struct msg_rcpt m;
+	struct buf b;
+
+	memset(&m, 0, sizeof(m));
+	if (client)
+		m.client = *client;
+	else
+		netaddr_parse("127.0.0.1", &m.client);
+	snprintf(m.local, sizeof(m.local), "%s", local);
+	snprintf(m.domain, sizeof(m.domain), "%s", domain);
+	t.cb.lookup = cb;
+	buf_init(&b, PAYLOAD_MAX);
+	msg_enc_rcpt(&b, &m);
+	request(sv, ROLE_LOOKUP, type, MSG_LOOKUP_ANS, &b, &t);
+	buf_free(&b);
+}
+
+static void
+s_rcpt(void *ctx, const struct netaddr *client, const char *local,
+    const char *domain, svc_lookup_cb cb, void *arg)
+{
+	lookup_request(ctx, MSG_RCPT, client, local, domain, cb, arg);
+}
+
+static void
+s_vrfy(void *ctx, const char *local, const char *domain, svc_lookup_cb cb,
+    void *arg)
+{
+	lookup_request(ctx, MSG_VRFY, NULL, local, domain, cb, arg);
+}
+
+static void
+s_room(void *ctx, uint64_t size, svc_status_cb cb, void *arg)
+{
+	struct svc_ipc *sv = ctx;
+	struct pending t = {.arg = arg};
+	struct buf b;
+
+	t.cb.status = cb;
+	buf_init(&b, PAYLOAD_MAX);
+	msg_enc_u64(&b, size);
+	request(sv, ROLE_QUEUE, MSG_ROOM, MSG_ROOM_ANS, &b, &t);
+	buf_free(&b);
+}
+
+static void
+s_open(void *ctx, svc_open_cb cb, void *arg)
+{
+	struct svc_ipc *sv = ctx;
+	struct pending t = {.arg = arg};
+
+	t.cb.open = cb;
+	request(sv, ROLE_QUEUE, MSG_OPEN, MSG_OPEN_ANS, NULL, &t);
+}
+
+static void
+s_commit(void *ctx, const char *id, const struct envelope *env,
+    uint64_t data_len, svc_status_cb cb, void *arg)
+{
+	struct svc_ipc *sv = ctx;
+	struct pending t = {.arg = arg};
+	struct buf b;
+
+	t.cb.status = cb;
+	buf_init(&b, PAYLOAD_MAX);
+	if (msg_enc_commit(&b, id, data_len, env) < 0) {
+		buf_free(&b);
+		cb(arg, -1);
+		return;
+	}
+	request(sv, ROLE_QUEUE, MSG_COMMIT, MSG_COMMIT_ANS, &b, &t);
+	buf_free(&b);
+}
+
+static void
+s_abort(void *ctx, const char *id)
+{
+	struct svc_ipc *sv = ctx;
+	struct buf b;
+
+	if (sv->peer[ROLE_QUEUE] == NULL || id[0] == '\0')
+		return;
+	buf_init(&b, PAYLOAD_MAX);
+	msg_enc_id(&b, 1, id);
+	ipc_send(sv->peer[ROLE_QUEUE], MSG_ABORT, 0, b.data, b.len, -1);
+	buf_free(&b);
+}
+
+static void
+s_queued(void *ctx, svc_count_cb cb, void *arg)
+{
+	struct svc_ipc *sv = ctx;
+	struct pending t = {.arg = arg};
+
+	t.cb.count = cb;
+	request(sv, ROLE_QUEUE, MSG_QUEUED, MSG_QUEUED_ANS, NULL, &t);
+}
+
+static const struct smtp_services_ops smtp_ops = {
+    .admit = s_admit,
+    .release = s_release,
+    .rcpt = s_rcpt,
+    .vrfy = s_vrfy,
+    .room = s_room,
+    .open = s_open,
+    .commit = s_commit,
+    .abort = s_abort,
+    .queued = s_queued,
+};
+
+void
+svc_ipc_smtp_services(struct svc_ipc *sv, struct smtp_services *out)
+{
+	out->ops = &smtp_ops;
+	out->ctx = sv;
+}
+
+/* ---------------------------------------------------------- queue side */
+
+static void
+q_resolve(void *ctx, const char *addr, sched_resolve_cb cb, void *arg)
+{
+	struct svc_ipc *sv = ctx;
+	struct pending t = {.arg = arg};
+	struct buf b;
+
+	t.cb.resolve = cb;
+	buf_init(&b, PAYLOAD_MAX);
+	msg_enc_text(&b, addr);
+	request(sv, ROLE_LOOKUP, MSG_RESOLVE, MSG_RESOLVE_ANS, &b, &t);
+	buf_free(&b);
+}
+
+static void
+q_deliver(void *ctx, const struct local_req *req, local_cb cb, void *arg)
+{
+	struct svc_ipc *sv = ctx;
+	struct pending *p;
+	struct msg_deliver m;
+	struct buf b;
+	int fd;
+
+	if (sv->peer[ROLE_LOCAL] == NULL || (fd = dup(req->src_fd)) < 0) {
+		struct pending t = {.arg = arg, .answer = MSG_DELIVER_ANS};
+
+		t.cb.deliver = cb;
+		fail_pending(&t);
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	snprintf(m.maildir, sizeof(m.maildir), "%s", req->maildir);
+	snprintf(m.return_path, sizeof(m.return_path), "%s", req->return_path);
+	snprintf(m.rcpt, sizeof(m.rcpt), "%s", req->rcpt);
+	m.off = req->src_off;
+	m.len = req->src_len;
+	p = xcalloc(1, sizeof(*p));
+	p->to = ROLE_LOCAL;
+	p->answer = MSG_DELIVER_ANS;
+	p->cb.deliver = cb;
+	p->arg = arg;
+	p->id = sv->next_id++;
+	if (sv->next_id == 0)
+		sv->next_id = 1;
+	p->next = sv->b[p->id % BUCKETS];
+	sv->b[p->id % BUCKETS] = p;
+	sv->outstanding++;
+	buf_init(&b, PAYLOAD_MAX);
+	msg_enc_deliver(&b, &m);
+	ipc_send(sv->peer[ROLE_LOCAL], MSG_DELIVER, p->id, b.data, b.len, fd);
+	buf_free(&b);
+}
+
+static const struct sched_services_ops sched_ops = {
+    .resolve = q_resolve,
+    .deliver = q_deliver,
+};
+
+void
+svc_ipc_sched_services(struct svc_ipc *sv, struct sched_services *out)
+{
+	out->ops = &sched_ops;
+	out->ctx = sv;
+}
