@@ -55,7 +55,8 @@ struct lookup_reply {
 enum lookup_dest_type {
 	LOOKUP_DEST_MAILDIR,
 	LOOKUP_DEST_REMOTE,
-	LOOKUP_DEST_UNKNOWN, /* permanent failure: no such user (any more) */
+	LOOKUP_DEST_UNKNOWN,  /* permanent failure: no such user (any more) */
+	LOOKUP_DEST_TEMPFAIL, /* the lookup could not be made: try later */
 };
 
 struct lookup_dest {

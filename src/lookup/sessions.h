@@ -21,6 +21,7 @@ enum sessions_verdict {
 	SESSIONS_OK,
 	SESSIONS_BUSY_TOTAL,  /* max_sessions reached */
 	SESSIONS_BUSY_CLIENT, /* max_sessions_per_client reached */
+	SESSIONS_UNAVAILABLE, /* nobody to ask: not counted, try later */
 };
 
 struct sessions;

@@ -182,6 +182,9 @@ resolved(void *arg, const struct lookup_dest *dest)
 		defer(s, r, i, "none", "4.4.1",
 		    "remote delivery is not available");
 		break;
+	case LOOKUP_DEST_TEMPFAIL:
+		defer(s, r, i, "none", "4.3.0", dest->error);
+		break;
 	case LOOKUP_DEST_MAILDIR:
 		j = xcalloc(1, sizeof(*j));
 		j->run = r;

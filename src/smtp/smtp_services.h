@@ -45,7 +45,7 @@ struct smtp_services_ops {
 	    const char *domain, svc_lookup_cb cb, void *arg);
 	void (*vrfy)(void *ctx, const char *local, const char *domain,
 	    svc_lookup_cb cb, void *arg);
-	/* Is there room for size octets?  status 0 yes, -1 no. */
+	/* Room for size octets?  0 yes, -1 no, -2 cannot tell now. */
 	void (*room)(void *ctx, uint64_t size, svc_status_cb cb, void *arg);
 	void (*open)(void *ctx, svc_open_cb cb, void *arg);
 	/* status 0: durable.  env is encoded before this returns. */

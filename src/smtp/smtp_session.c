@@ -284,9 +284,11 @@ room_answered(void *arg, int status)
 	struct smtp_answer a;
 
 	memset(&a, 0, sizeof(a));
-	if (status < 0)
+	if (status == -1)
 		answer_text(
 		    &a, 452, "4.3.1", "Error: insufficient system storage");
+	else if (status < 0)
+		answer_text(&a, 451, "4.3.0", "Error: queue unavailable");
 	answered(arg, &a);
 }
 
