@@ -80,6 +80,9 @@ class Ternd:
 
     def __init__(self, conf=None, tables=None, name="ternd", binary=None):
         self.dir = tempfile.mkdtemp(prefix="tern-integ-")
+        # Started as root, ternd's processes run as their own users: they
+        # must be able to reach the spool, the Maildirs and the tables.
+        os.chmod(self.dir, 0o755)
         self.name = name
         self.binary = binary  # None: TERND
         self.spool = os.path.join(self.dir, "spool")
