@@ -371,15 +371,27 @@ class CommandLineTest(TerndTestCase):
                 self.assertRegex(err, r"%s:[345]\b" % re.escape(path))
                 self.assertIn(name, err)
 
-    # Known bug: a key repeated on the next line is taken for a
-    # continuation line ("myhostname = a b"), not refused as set twice.
-    @unittest.expectedFailure
     def test_check_key_repeated_on_next_line(self):
+        # A repeated key is not a continuation line.
         t = self.start_ternd(start=False)
         path = self.conf_file(t, "myhostname = a\nmyhostname = b\n")
         rc, out, err = self.run_ternd("-t", "-f", path)
         self.assertNotEqual(rc, 0, "accepted a parameter set twice")
         self.assertIn("%s:2" % path, err)
+
+    def test_continuation_lines(self):
+        t = self.start_ternd(start=False)
+        path = self.conf_file(t, "mydestination = localhost,\n"
+                              "    example.org\n"
+                              "  example.net\n"
+                              "myhostname =\n"
+                              "  mx.example.org\n")
+        rc, out, err = self.run_ternd("-n", "-f", path)
+        self.assertEqual(rc, 0, err)
+        printed = dict(re.findall(r"^(\w+) = ?(.*)$", out, re.M))
+        self.assertEqual(printed["myhostname"], "mx.example.org")
+        self.assertEqual(printed["mydestination"].replace(",", " ").split(),
+                         ["localhost", "example.org", "example.net"])
 
     def test_check_bad_tables(self):
         cases = [
