@@ -94,6 +94,9 @@ class Ternd:
         self.starts = 0
         self.exit_codes = []  # of every run stopped with SIGTERM
         self.killed = 0
+        self.pgid = None  # ternd leads a process group of its own
+        self.reap_timeout = 10.0
+        self.problems = []
         self.log_cache = None
         self.conf = {
             "myhostname": HOSTNAME,
@@ -150,7 +153,8 @@ class Ternd:
                     [self.binary or TERND, "-f", self.conf_path],
                     stdin=subprocess.DEVNULL,
                     stdout=logf, stderr=logf, cwd=self.dir,
-                    env=sanitizer_env())
+                    env=sanitizer_env(), start_new_session=True)
+            self.pgid = self.proc.pid
             self.starts += 1
             deadline = time.monotonic() + START_TIMEOUT
             while time.monotonic() < deadline:
@@ -162,8 +166,10 @@ class Ternd:
             if self.proc.poll() is None:
                 self.proc.kill()
                 self.proc.wait()
+                self.reap_group("ternd not started")
                 raise TerndError("ternd did not start within %.0f s:\n%s" % (
                     START_TIMEOUT, tail(self.log())))
+            self.reap_group("ternd exited at start")
             last = tail(self.log())
             if "already in use" not in last:
                 break
@@ -171,29 +177,84 @@ class Ternd:
         raise TerndError("ternd exited at start (status %s):\n%s" % (
             self.proc.returncode, last))
 
+    def group_pids(self):
+        """Live processes in ternd's process group (ternd and whatever it
+        started)."""
+        if self.pgid is None:
+            return []
+        out = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    st = f.read()
+            except OSError:
+                continue
+            fields = st[st.rindex(")") + 2:].split()
+            if int(fields[2]) == self.pgid and fields[0] not in "ZX":
+                out.append(int(d))
+        return out
+
+    def reap_group(self, why):
+        """After ternd exited: nothing it started may stay behind.  What
+        does is recorded as a problem and killed."""
+        timeout = self.reap_timeout
+        deadline = time.monotonic() + timeout
+        while True:
+            left = self.group_pids()
+            if not left:
+                return
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.05)
+        self.problems.append("%s: processes %s of ternd's process group "
+                             "still running %.0f s later" % (why, left,
+                                                             timeout))
+        try:
+            os.killpg(self.pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        for _ in range(100):  # SIGKILL takes effect asynchronously
+            if not self.group_pids():
+                break
+            time.sleep(0.05)
+
+    def wait_exit(self, timeout=STOP_TIMEOUT):
+        """Wait for ternd to exit after a SIGTERM sent by the caller;
+        SIGKILL after timeout.  Returns and records the exit status."""
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.pgid, signal.SIGKILL)
+            self.proc.wait()
+            self.reap_group("SIGKILL after SIGTERM")
+            self.exit_codes.append("no exit %.0f s after SIGTERM" %
+                                   timeout)
+            return self.proc.returncode
+        self.reap_group("exit after SIGTERM")
+        self.exit_codes.append(self.proc.returncode)
+        return self.proc.returncode
+
     def stop(self, timeout=STOP_TIMEOUT):
         """SIGTERM, then SIGKILL after timeout.  Returns the exit status."""
         if self.proc is None:
             return None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                self.exit_codes.append("no exit %.0f s after SIGTERM" %
-                                       timeout)
-                return self.proc.returncode
+            return self.wait_exit(timeout)
+        self.reap_group("ternd exited by itself")
         self.exit_codes.append(self.proc.returncode)
         return self.proc.returncode
 
     def kill(self):
-        """SIGKILL (a crash); waits until the process is gone."""
+        """SIGKILL to ternd (a crash); waits until it is gone, and until
+        whatever it started is gone too."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait()
             self.killed += 1
+            self.reap_group("SIGKILL")
 
     def restart(self):
         if self.running():
@@ -218,9 +279,9 @@ class Ternd:
     def finish(self):
         """Stop, keep the log in memory, remove the directory.  Returns a
         list of problems (sanitizer reports, bad exit statuses)."""
-        problems = []
         if self.running():
             self.stop()
+        problems = list(self.problems)
         self.log_cache = self.log()
         reports = sanitizer_lines(self.log_cache)
         if reports:

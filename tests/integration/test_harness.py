@@ -13,7 +13,7 @@ from ternlib import Delivered, Ternd, sanitizer_lines
 FAKE = textwrap.dedent("""\
     #!%s
     # Stands in for ternd: listens, then misbehaves as told.
-    import signal, socket, sys, time
+    import signal, socket, subprocess, sys, time
     conf = dict(l.split(" = ", 1) for l in open(sys.argv[2]).read()
                 .splitlines() if " = " in l)
     mode = conf.get("fake_mode", "").strip()
@@ -34,6 +34,9 @@ FAKE = textwrap.dedent("""\
             return
         sys.exit(0)
     signal.signal(signal.SIGTERM, term)
+    if mode == "orphan":
+        subprocess.Popen([sys.executable, "-c",
+                          "import time; time.sleep(30)"])
     sys.stderr.write("ternd started\\n")
     sys.stderr.flush()
     for _ in range(600):
@@ -78,6 +81,12 @@ class HarnessTest(unittest.TestCase):
         t = self.fake("hang")
         t.stop(timeout=1)
         self.assertIn("no exit 1 s after SIGTERM", self.finish(t))
+
+    def test_process_left_behind_fails(self):
+        t = self.fake("orphan")
+        t.reap_timeout = 1
+        self.assertIn("still running", self.finish(t))
+        self.assertEqual(t.group_pids(), [])
 
     def test_sanitizer_lines(self):
         self.assertEqual(sanitizer_lines("ok\nERROR: LeakSanitizer: x\n"),

@@ -108,12 +108,8 @@ class SigtermTest(TerndTestCase):
             self.expect_reply(c, 421, "4.3.2", timeout=20,
                               what="%s session at SIGTERM" % name)
             self.expect_closed(c)
-        try:
-            rc = t.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.fail("ternd still running 30 s after SIGTERM")
+        rc = t.wait_exit(30)
         self.assertEqual(rc, 0, "exit status after SIGTERM")
-        t.exit_codes.append(rc)
         self.assertRegex(t.log(), r"stopping \(signal 15\)")
         self.assertRegex(t.log(), r"ternd stopped")
         # The accepted message is delivered, before the stop or after a
