@@ -63,8 +63,8 @@ int
 buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
-	char small[512], *dst;
-	int n;
+	char small[512], *big;
+	int n, r;
 
 	va_start(ap, fmt);
 	n = vsnprintf(small, sizeof(small), fmt, ap);
@@ -73,13 +73,16 @@ buf_printf(struct buf *b, const char *fmt, ...)
 		return -1;
 	if ((size_t)n < sizeof(small))
 		return buf_append(b, small, (size_t)n);
-	if ((dst = buf_reserve(b, (size_t)n + 1)) == NULL)
+	if ((size_t)n > b->max - b->len)
 		return -1;
+	/* Not formatted in place: vsnprintf's NUL may not fit there. */
+	big = xmalloc((size_t)n + 1);
 	va_start(ap, fmt);
-	vsnprintf(dst, (size_t)n + 1, fmt, ap);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
 	va_end(ap);
-	b->len += (size_t)n;
-	return 0;
+	r = buf_append(b, big, (size_t)n);
+	free(big);
+	return r;
 }
 
 void
