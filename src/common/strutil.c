@@ -10,15 +10,18 @@ str_escape(char *dst, size_t dstsz, const void *src, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = src;
-	size_t o = 0, i;
+	size_t o = 0, i, all = 0;
 
 	if (dstsz == 0)
 		return 0;
+	/* Room for "..." is kept only when the whole text will not fit. */
+	for (i = 0; i < n && all < dstsz; i++)
+		all += (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\\') ? 1 : 4;
 	for (i = 0; i < n; i++) {
 		unsigned char c = s[i];
 		size_t need = (c >= 0x20 && c < 0x7f && c != '\\') ? 1 : 4;
 
-		if (o + need + 4 > dstsz) {
+		if (all >= dstsz && o + need + 4 > dstsz) {
 			if (o + 4 <= dstsz) {
 				memcpy(dst + o, "...", 3);
 				o += 3;
