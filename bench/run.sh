@@ -57,6 +57,7 @@ for w in $WORKLOADS; do
     *) die "unknown workload $w" ;; esac
 done
 
+umask 022      # ternd's role users must reach the work folder and the table
 mkdir -p "$BENCH_WORK"
 # one benchmark at a time: the cgroups and ports are shared
 exec 9>"$BENCH_WORK/.lock"
@@ -68,6 +69,9 @@ if ! dpkg -s postfix >/dev/null 2>&1 || ! command -v smtp-source >/dev/null ||
   log "preparing Postfix: $H setup postfix"
   "$H" setup postfix >&2
 fi
+
+# started as root, ternd runs its processes as role users (tern.conf(5))
+if [ -x "$ROOT/scripts/users.sh" ]; then "$ROOT/scripts/users.sh" >&2; fi
 
 listening() {
   local hex; hex=$(printf '%04X' "$1")
@@ -155,21 +159,26 @@ harness() {
 # load runs; the profile costs CPU, so those runs' figures are a bit lower.
 PERF="${PERF:-}" PERF_SECONDS="${PERF_SECONDS:-8}"
 perf_watch() {
-  local w=$1 rep=$2 cg=/sys/fs/cgroup/cpuacct/tern-bench-custom pid="" i
+  local w=$1 rep=$2 cg=/sys/fs/cgroup/cpuacct/tern-bench-custom pids="" i
   for ((i = 0; i < 600; i++)); do
-    pid=$(head -n 1 "$cg/cgroup.procs" 2>/dev/null || true)
-    [ -n "$pid" ] && break
+    [ -n "$(head -n 1 "$cg/cgroup.procs" 2>/dev/null)" ] && break    # (cgroup files have size 0)
     sleep 0.1
   done
-  [ -n "$pid" ] || return 0
   sleep "$(( ${SETTLE_S:-2} + 2 ))"     # the harness starts the load after SETTLE_S
-  perf record -q -F 499 -g -p "$pid" -o "$OUT/perf-$w-rep$rep.data" -- sleep "$PERF_SECONDS" \
+  # every process of ternd (it runs one per role)
+  pids=$(paste -sd, "$cg/cgroup.procs" 2>/dev/null || true)
+  [ -n "$pids" ] || return 0
+  ps -o pid,user,rss,args -p "$pids" > "$OUT/perf-$w-rep$rep.procs" 2>/dev/null || true
+  perf record -q -F 499 -g -p "$pids" -o "$OUT/perf-$w-rep$rep.data" -- sleep "$PERF_SECONDS" \
     >/dev/null 2>&1 || return 0
 }
 perf_report() {
   local d="$OUT/perf-$1-rep$2.data"
   [ -s "$d" ] || return 0
-  ( set +o pipefail; echo "# ternd, $1 rep $2: share of samples by object, then by symbol"
+  ( set +o pipefail; echo "# ternd, $1 rep $2: share of samples by process, object, then symbol"
+    perf report -i "$d" --no-children --sort pid --stdio -g none 2>/dev/null | grep '%' | head -n 12
+    cat "$OUT/perf-$1-rep$2.procs" 2>/dev/null
+    echo
     perf report -i "$d" --no-children --sort dso --stdio -g none 2>/dev/null | grep '%' | head -n 12
     echo
     perf report -i "$d" --no-children --sort sym --stdio -g none 2>/dev/null | grep '%' | head -n 40
@@ -201,10 +210,13 @@ for ((rep = 1; rep <= REPS; rep++)); do
   done
 done
 rm -f "$OUT/last.txt"
+echo "machine loadavg_at_end $(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)" >> "$OUT/machine.txt"
 
 {
   echo "tern vs Postfix on loopback, $(nproc) cores, $( [ "$REPS" -gt 1 ] && echo "medians of $REPS runs" || echo "1 run")"
-  echo "postfix $(dpkg-query -W -f='${Version}' postfix 2>/dev/null), ternd $(awk '/^tern commit/{print $3}' "$OUT/machine.txt")"
+  echo "postfix $(dpkg-query -W -f='${Version}' postfix 2>/dev/null), ternd $(awk '/^tern commit/{print $3}' "$OUT/machine.txt")," \
+    "load average $(awk '/loadavg_at_start/{print $3}' "$OUT/machine.txt") at the start," \
+    "$(awk '/loadavg_at_end/{print $3}' "$OUT/machine.txt") at the end"
   if compgen -G "$OUT/raw-rep*.txt" >/dev/null; then
     "$PY" "$HERE/mtabench.py" median "$OUT"/raw-rep*.txt > "$OUT/median.txt"
     "$PY" "$HERE/mtabench.py" median --spread "$OUT"/raw-rep*.txt > "$OUT/median-spread.txt"
