@@ -224,6 +224,7 @@ struct source {
 	const char *text;
 	size_t off;
 	int indented; /* the line just read starts with a blank */
+	int mid_line; /* the last piece read ended inside a line */
 };
 
 struct load_ctx {
@@ -262,7 +263,11 @@ conf_reader(char *dst, int num, void *stream)
 		dst[n] = '\0';
 		src->off += n;
 	}
-	src->indented = dst[0] == ' ' || dst[0] == '\t';
+	/* inih reads a line longer than its buffer in pieces: only the
+	 * first piece tells whether the line is indented. */
+	if (!src->mid_line)
+		src->indented = dst[0] == ' ' || dst[0] == '\t';
+	src->mid_line = dst[0] != '\0' && dst[strlen(dst) - 1] != '\n';
 	return dst;
 }
 
