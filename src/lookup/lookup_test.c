@@ -1,0 +1,777 @@
+/*
+ * Unit tests of recipient lookups, client access and delivery resolution,
+ * with tables written to a scratch directory.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../conf/conf.h"
+#include "lookup.h"
+
+struct fixture {
+	char dir[64];
+	char conf[4096]; /* configuration lines so far */
+	struct conf *c;
+	struct lookup *lk;
+};
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/tern-lookup-test-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->conf, sizeof(f->conf),
+	    "myhostname = mx.example.org\n"
+	    "mydestination = localhost, example.org\n"
+	    "mail_directory = %s/mail\n",
+	    f->dir);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	lookup_free(f->lk);
+	conf_free(f->c);
+	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+/* Write dir/name and point parameter at it. */
+static void
+table(struct fixture *f, const char *param, const char *name, const char *text)
+{
+	char path[256];
+	FILE *fp;
+	size_t n = strlen(f->conf);
+
+	snprintf(path, sizeof(path), "%s/%s", f->dir, name);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(text, fp);
+	assert_int_equal(fclose(fp), 0);
+	snprintf(f->conf + n, sizeof(f->conf) - n, "%s = %s\n", param, path);
+}
+
+static void
+setting(struct fixture *f, const char *line)
+{
+	size_t n = strlen(f->conf);
+
+	snprintf(f->conf + n, sizeof(f->conf) - n, "%s\n", line);
+}
+
+static void
+build(struct fixture *f)
+{
+	char err[512];
+
+	f->c = conf_load_text(f->conf, err, sizeof(err));
+	if (f->c == NULL)
+		fail_msg("configuration: %s", err);
+	f->lk = lookup_new(f->c, err, sizeof(err));
+	if (f->lk == NULL)
+		fail_msg("lookup_new: %s", err);
+}
+
+static void
+expect_build_error(struct fixture *f, const char *want)
+{
+	char err[512];
+
+	f->c = conf_load_text(f->conf, err, sizeof(err));
+	assert_non_null(f->c);
+	f->lk = lookup_new(f->c, err, sizeof(err));
+	if (f->lk != NULL)
+		fail_msg(
+		    "lookup_new: expected an error containing \"%s\"", want);
+	if (strstr(err, want) == NULL)
+		fail_msg("lookup_new: expected an error containing \"%s\", "
+		         "got \"%s\"",
+		    want, err);
+}
+
+/* "a@x b@y" from final[] */
+static void
+finals_text(const struct lookup_reply *r, char *dst, size_t dstsz)
+{
+	size_t i, o = 0;
+
+	dst[0] = '\0';
+	for (i = 0; i < r->nfinal && o < dstsz; i++)
+		o += (size_t)snprintf(
+		    dst + o, dstsz - o, "%s%s", i ? " " : "", r->final[i]);
+}
+
+/*
+ * RCPT TO:<local@domain> must get exactly want ("code esc text") and,
+ * when accepted, the expansion want_final (space separated).
+ */
+static void
+check_reply_at(struct lookup_reply *r, const char *what, const char *want,
+    const char *want_final, const char *file, int line)
+{
+	char got[512], fin[1024];
+
+	snprintf(got, sizeof(got), "%d %s %s", r->code, r->esc, r->text);
+	finals_text(r, fin, sizeof(fin));
+	if (strcmp(got, want) != 0) {
+		print_error(
+		    "%s: expected \"%s\", got \"%s\"\n", what, want, got);
+		lookup_reply_free(r);
+		_fail(file, line);
+	}
+	if (strcmp(fin, want_final ? want_final : "") != 0) {
+		print_error("%s: expected expansion \"%s\", got \"%s\"\n", what,
+		    want_final ? want_final : "", fin);
+		lookup_reply_free(r);
+		_fail(file, line);
+	}
+	lookup_reply_free(r);
+}
+
+static void
+rcpt_at(struct fixture *f, const char *local, const char *domain, int may_relay,
+    const struct lookup_client *cl, const char *want, const char *want_final,
+    const char *file, int line)
+{
+	struct lookup_reply r;
+	char what[300];
+
+	snprintf(what, sizeof(what), "RCPT <%s@%s>%s", local, domain,
+	    may_relay ? " (may relay)" : "");
+	memset(&r, 0, sizeof(r));
+	lookup_rcpt(f->lk, local, domain, may_relay, cl, &r);
+	check_reply_at(&r, what, want, want_final, file, line);
+}
+
+#define rcpt(f, l, d, want, fin) \
+	rcpt_at(f, l, d, 0, NULL, want, fin, __FILE__, __LINE__)
+#define rcpt_relay(f, l, d, want, fin) \
+	rcpt_at(f, l, d, 1, NULL, want, fin, __FILE__, __LINE__)
+#define rcpt_from(f, cl, l, d, want, fin) \
+	rcpt_at(f, l, d, (cl)->may_relay, cl, want, fin, __FILE__, __LINE__)
+
+static void
+vrfy_at(struct fixture *f, const char *local, const char *domain,
+    const char *want, const char *file, int line)
+{
+	struct lookup_reply r;
+	char what[300];
+
+	snprintf(what, sizeof(what), "VRFY <%s@%s>", local, domain);
+	memset(&r, 0, sizeof(r));
+	lookup_vrfy(f->lk, local, domain, &r);
+	check_reply_at(&r, what, want, NULL, file, line);
+}
+
+#define vrfy(f, l, d, want) vrfy_at(f, l, d, want, __FILE__, __LINE__)
+
+static void
+client(struct fixture *f, const char *addr, struct lookup_client *cl)
+{
+	struct netaddr a;
+
+	assert_int_equal(netaddr_parse(addr, &a), 0);
+	lookup_client(f->lk, &a, cl);
+}
+
+static void
+resolve_at(struct fixture *f, const char *addr, enum lookup_dest_type type,
+    const char *want, const char *file, int line)
+{
+	struct lookup_dest d;
+	const char *got;
+	char path[4200];
+
+	lookup_resolve(f->lk, addr, &d);
+	if (type == LOOKUP_DEST_MAILDIR && want[0] != '/') {
+		snprintf(path, sizeof(path), "%s/mail/%s", f->dir, want);
+		want = path;
+	}
+	got = type == LOOKUP_DEST_MAILDIR ? d.path : d.error;
+	if (d.type != type || (want && strcmp(got, want) != 0)) {
+		print_error("resolve %s: expected type %d \"%s\", got type %d "
+		            "path \"%s\" error \"%s\"\n",
+		    addr, type, want ? want : "", d.type, d.path, d.error);
+		_fail(file, line);
+	}
+}
+
+#define resolve(f, a, t, w) resolve_at(f, a, t, w, __FILE__, __LINE__)
+
+#define FIX struct fixture *f = *state
+
+/* ------------------------------------------------------- local domains */
+
+static void
+local_domain_takes_any_local_part_without_a_table(void **state)
+{
+	FIX;
+
+	build(f);
+	rcpt(f, "bob", "localhost", "250 2.1.5 Ok", "bob@localhost");
+	rcpt(f, "Bob.Smith", "example.org", "250 2.1.5 Ok",
+	    "Bob.Smith@example.org");
+	/* myhostname is always a local domain */
+	rcpt(f, "bob", "mx.example.org", "250 2.1.5 Ok", "bob@mx.example.org");
+	/* <postmaster> without domain */
+	rcpt(f, "postmaster", "", "250 2.1.5 Ok", "postmaster@mx.example.org");
+}
+
+static void
+local_recipient_table_limits_local_parts(void **state)
+{
+	FIX;
+
+	table(f, "local_recipient_maps", "local", "alice x\nbob x\n");
+	build(f);
+	rcpt(f, "alice", "localhost", "250 2.1.5 Ok", "alice@localhost");
+	rcpt(f, "ALICE", "example.org", "250 2.1.5 Ok", "ALICE@example.org");
+	rcpt(f, "carol", "localhost",
+	    "550 5.1.1 <carol@localhost>: Recipient address rejected: User "
+	    "unknown in local recipient table",
+	    NULL);
+	/* postmaster is never refused */
+	rcpt(f, "postmaster", "localhost", "250 2.1.5 Ok",
+	    "postmaster@localhost");
+	rcpt(f, "PostMaster", "", "250 2.1.5 Ok", "PostMaster@mx.example.org");
+}
+
+static void
+detail_is_ignored_for_the_user(void **state)
+{
+	FIX;
+
+	table(f, "local_recipient_maps", "local", "alice x\n");
+	build(f);
+	rcpt(f, "alice+news", "localhost", "250 2.1.5 Ok",
+	    "alice+news@localhost");
+	rcpt(f, "carol+news", "localhost",
+	    "550 5.1.1 <carol+news@localhost>: Recipient address rejected: "
+	    "User unknown in local recipient table",
+	    NULL);
+	/* a leading delimiter is part of the name */
+	rcpt(f, "+alice", "localhost",
+	    "550 5.1.1 <+alice@localhost>: Recipient address rejected: User "
+	    "unknown in local recipient table",
+	    NULL);
+}
+
+static void
+detail_is_off_without_a_delimiter(void **state)
+{
+	FIX;
+
+	table(f, "local_recipient_maps", "local", "alice x\n");
+	setting(f, "recipient_delimiter =");
+	build(f);
+	rcpt(f, "alice+news", "localhost",
+	    "550 5.1.1 <alice+news@localhost>: Recipient address rejected: "
+	    "User unknown in local recipient table",
+	    NULL);
+}
+
+static void
+forbidden_mailbox_names_are_553_513(void **state)
+{
+	FIX;
+
+	build(f);
+	rcpt(f, "a/b", "localhost",
+	    "553 5.1.3 <a/b@localhost>: Recipient address rejected: mailbox "
+	    "name not allowed",
+	    NULL);
+	rcpt(f, "\"a b\"", "localhost",
+	    "553 5.1.3 <\"a b\"@localhost>: Recipient address rejected: "
+	    "mailbox name not allowed",
+	    NULL);
+	rcpt(f, "\"..\"", "localhost",
+	    "553 5.1.3 <\"..\"@localhost>: Recipient address rejected: "
+	    "mailbox name not allowed",
+	    NULL);
+}
+
+static void
+mailbox_names(void **state)
+{
+	static const char *const ok[] = {
+	    "alice", "a.b", "j\xc3\xb6rg", "a+b", "A-Z_09"};
+	static const char *const bad[] = {"", ".", "..", ".hidden", "a/b",
+	    "a\\b", "a\"b", "a b", "a\x01", "a\x7f", "\xc3"};
+	char longest[66];
+	size_t i;
+
+	(void)state;
+	memset(longest, 'a', 64);
+	longest[64] = '\0';
+	assert_int_equal(lookup_mailbox_name_ok(longest), 1);
+	longest[64] = 'a';
+	longest[65] = '\0';
+	assert_int_equal(lookup_mailbox_name_ok(longest), 0);
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		if (!lookup_mailbox_name_ok(ok[i]))
+			fail_msg("\"%s\": expected an acceptable name", ok[i]);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (lookup_mailbox_name_ok(bad[i]))
+			fail_msg("\"%s\": expected a refused name", bad[i]);
+}
+
+/* -------------------------------------------------------------- aliases */
+
+static void
+aliases_expand_to_local_and_remote(void **state)
+{
+	FIX;
+
+	table(f, "alias_maps", "aliases",
+	    "staff  alice, bob@remote.example\n"
+	    "Sales  carol@Example.ORG\n");
+	build(f);
+	rcpt(f, "staff", "localhost", "250 2.1.5 Ok",
+	    "alice@localhost bob@remote.example");
+	rcpt(f, "sales", "example.org", "250 2.1.5 Ok", "carol@Example.ORG");
+	rcpt(f, "dave", "localhost", "250 2.1.5 Ok", "dave@localhost");
+}
+
+static void
+aliases_bypass_the_local_recipient_table(void **state)
+{
+	FIX;
+
+	table(f, "alias_maps", "aliases", "staff alice\n");
+	table(f, "local_recipient_maps", "local", "alice x\n");
+	build(f);
+	rcpt(f, "staff", "localhost", "250 2.1.5 Ok", "alice@localhost");
+}
+
+static void
+aliases_expand_recursively(void **state)
+{
+	FIX;
+
+	table(f, "alias_maps", "aliases",
+	    "all    staff, ops\n"
+	    "staff  alice, bob\n"
+	    "ops    carol, bob@localhost, x@remote.example\n");
+	build(f);
+	rcpt(f, "all", "localhost", "250 2.1.5 Ok",
+	    "alice@localhost bob@localhost carol@localhost x@remote.example");
+}
+
+static void
+alias_naming_itself_delivers_to_the_mailbox(void **state)
+{
+	FIX;
+
+	table(f, "alias_maps", "aliases",
+	    "alice  alice, archive@backup.example\n");
+	build(f);
+	rcpt(f, "alice", "localhost", "250 2.1.5 Ok",
+	    "alice@localhost archive@backup.example");
+}
+
+static void
+alias_loop_is_451_430(void **state)
+{
+	FIX;
+
+	table(f, "alias_maps", "aliases", "a  b\nb  a\n");
+	build(f);
+	rcpt(f, "a", "localhost",
+	    "451 4.3.0 <a@localhost>: alias expansion failed (loop?)", NULL);
+}
+
+static void
+alias_with_detail(void **state)
+{
+	FIX;
+
+	table(f, "alias_maps", "aliases",
+	    "staff      alice\n"
+	    "staff+vip  boss@remote.example\n");
+	build(f);
+	rcpt(f, "staff+other", "localhost", "250 2.1.5 Ok", "alice@localhost");
+	rcpt(
+	    f, "staff+vip", "localhost", "250 2.1.5 Ok", "boss@remote.example");
+	rcpt(f, "STAFF", "localhost", "250 2.1.5 Ok", "alice@localhost");
+}
+
+/* ------------------------------------------------------ virtual domains */
+
+static void
+virtual_mailboxes_by_address_and_domain(void **state)
+{
+	FIX;
+
+	table(f, "virtual_mailbox_maps", "virtual",
+	    "alice@virt.example   virt/alice/\n"
+	    "@catchall.example    /srv/catchall/\n");
+	build(f);
+	rcpt(f, "alice", "virt.example", "250 2.1.5 Ok", "alice@virt.example");
+	rcpt(f, "ALICE", "virt.example", "250 2.1.5 Ok", "ALICE@virt.example");
+	rcpt(f, "alice+x", "virt.example", "250 2.1.5 Ok",
+	    "alice+x@virt.example");
+	rcpt(f, "bob", "virt.example",
+	    "550 5.1.1 <bob@virt.example>: Recipient address rejected: User "
+	    "unknown in virtual mailbox table",
+	    NULL);
+	rcpt(f, "anyone", "catchall.example", "250 2.1.5 Ok",
+	    "anyone@catchall.example");
+}
+
+static void
+bad_virtual_tables_are_refused(void **state)
+{
+	FIX;
+
+	table(f, "virtual_mailbox_maps", "virtual", "alice  virt/alice\n");
+	expect_build_error(f, "key \"alice\": expected user@domain or @domain");
+}
+
+static void
+virtual_entry_needs_a_maildir(void **state)
+{
+	FIX;
+
+	table(f, "virtual_mailbox_maps", "virtual", "alice@virt.example\n");
+	expect_build_error(f, "key \"alice@virt.example\": no Maildir");
+}
+
+static void
+missing_table_is_refused(void **state)
+{
+	FIX;
+
+	setting(f, "alias_maps = /nonexistent/aliases");
+	expect_build_error(
+	    f, "/nonexistent/aliases: No such file or directory");
+}
+
+/* ----------------------------------------------------------- relocated */
+
+static void
+relocated_users_are_551_516(void **state)
+{
+	FIX;
+
+	table(f, "relocated_maps", "relocated",
+	    "olduser@localhost   newuser@new.example\n"
+	    "gone                elsewhere@new.example\n"
+	    "@old.example        info@new.example\n"
+	    "vanished@localhost\n");
+	build(f);
+	rcpt(f, "olduser", "localhost",
+	    "551 5.1.6 User not local; please try <newuser@new.example>", NULL);
+	rcpt(f, "olduser+x", "localhost",
+	    "551 5.1.6 User not local; please try <newuser@new.example>", NULL);
+	/* a bare local part covers every local domain */
+	rcpt(f, "gone", "example.org",
+	    "551 5.1.6 User not local; please try <elsewhere@new.example>",
+	    NULL);
+	/* a whole domain, even one we do not relay for */
+	rcpt(f, "anyone", "old.example",
+	    "551 5.1.6 User not local; please try <info@new.example>", NULL);
+	rcpt(f, "vanished", "localhost", "551 5.1.6 User not local", NULL);
+}
+
+static void
+relocated_with_forward_is_251_215(void **state)
+{
+	FIX;
+
+	table(f, "relocated_maps", "relocated",
+	    "moved@localhost   moved@new.example forward\n");
+	table(f, "alias_maps", "aliases", "moved other\n");
+	build(f);
+	rcpt(f, "moved", "localhost",
+	    "251 2.1.5 User not local; will forward to <moved@new.example>",
+	    "moved@new.example");
+}
+
+/* -------------------------------------------------------------- relay */
+
+static void
+relay_needs_permission(void **state)
+{
+	FIX;
+
+	build(f);
+	rcpt(f, "x", "remote.example",
+	    "554 5.7.1 <x@remote.example>: Relay access denied", NULL);
+	rcpt_relay(
+	    f, "x", "remote.example", "250 2.1.5 Ok", "x@remote.example");
+}
+
+/* ------------------------------------------------------- client access */
+
+static void
+client_access_longest_prefix_wins(void **state)
+{
+	FIX;
+	struct lookup_client cl;
+
+	table(f, "client_access_maps", "access",
+	    "192.0.2.0/24      reject_rcpt go away\n"
+	    "192.0.2.7         ok\n"
+	    "192.0.2.0/28      relay\n"
+	    "198.51.100.0/24   defer_rcpt\n"
+	    "203.0.113.0/24    reject Access denied here\n"
+	    "2001:db8::/32     reject_rcpt\n");
+	build(f);
+	client(f, "192.0.2.7", &cl);
+	assert_int_equal(cl.access, LOOKUP_ACCESS_OK);
+	assert_int_equal(cl.may_relay, 0);
+	client(f, "192.0.2.8", &cl);
+	assert_int_equal(cl.access, LOOKUP_ACCESS_RELAY);
+	assert_int_equal(cl.may_relay, 1);
+	client(f, "192.0.2.100", &cl);
+	assert_int_equal(cl.access, LOOKUP_ACCESS_REJECT_RCPT);
+	assert_string_equal(cl.text, "go away");
+	client(f, "198.51.100.1", &cl);
+	assert_int_equal(cl.access, LOOKUP_ACCESS_DEFER_RCPT);
+	client(f, "203.0.113.5", &cl);
+	assert_int_equal(cl.access, LOOKUP_ACCESS_REJECT);
+	assert_string_equal(cl.text, "Access denied here");
+	client(f, "8.8.8.8", &cl);
+	assert_int_equal(cl.access, LOOKUP_ACCESS_DEFAULT);
+	assert_int_equal(cl.may_relay, 0);
+	assert_string_equal(cl.text, "");
+	client(f, "2001:db8::1", &cl);
+	assert_int_equal(cl.access, LOOKUP_ACCESS_REJECT_RCPT);
+}
+
+static void
+reject_rcpt_is_554_571_and_defer_rcpt_450_471(void **state)
+{
+	FIX;
+	struct lookup_client cl;
+
+	table(f, "client_access_maps", "access",
+	    "192.0.2.0/24      reject_rcpt go away\n"
+	    "192.0.2.128/25    reject_rcpt\n"
+	    "198.51.100.0/24   defer_rcpt greylisted, come back later\n"
+	    "203.0.113.0/24    defer_rcpt\n");
+	build(f);
+	client(f, "192.0.2.1", &cl);
+	rcpt_from(f, &cl, "bob", "localhost",
+	    "554 5.7.1 <bob@localhost>: Recipient address rejected: go away",
+	    NULL);
+	client(f, "192.0.2.200", &cl);
+	rcpt_from(f, &cl, "bob", "localhost",
+	    "554 5.7.1 <bob@localhost>: Recipient address rejected: Access "
+	    "denied",
+	    NULL);
+	client(f, "198.51.100.1", &cl);
+	rcpt_from(f, &cl, "bob", "localhost",
+	    "450 4.7.1 <bob@localhost>: Recipient address rejected: "
+	    "greylisted, come back later",
+	    NULL);
+	client(f, "203.0.113.1", &cl);
+	rcpt_from(f, &cl, "postmaster", "",
+	    "450 4.7.1 <postmaster@mx.example.org>: Recipient address "
+	    "rejected: Try again later",
+	    NULL);
+}
+
+static void
+relay_networks_grant_relay_unless_access_refuses(void **state)
+{
+	FIX;
+	struct lookup_client cl;
+
+	table(f, "client_access_maps", "access",
+	    "192.0.2.66  reject_rcpt\n"
+	    "192.0.2.77  ok\n");
+	setting(f, "relay_networks = 192.0.2.0/24");
+	build(f);
+	client(f, "192.0.2.1", &cl);
+	assert_int_equal(cl.may_relay, 1);
+	rcpt_from(
+	    f, &cl, "x", "remote.example", "250 2.1.5 Ok", "x@remote.example");
+	client(f, "192.0.2.77", &cl);
+	assert_int_equal(cl.may_relay, 1);
+	client(f, "192.0.2.66", &cl);
+	assert_int_equal(cl.may_relay, 0);
+	client(f, "198.51.100.1", &cl);
+	assert_int_equal(cl.may_relay, 0);
+	rcpt_from(f, &cl, "x", "remote.example",
+	    "554 5.7.1 <x@remote.example>: Relay access denied", NULL);
+}
+
+static void
+access_text_is_made_printable(void **state)
+{
+	FIX;
+	struct lookup_client cl;
+
+	table(f, "client_access_maps", "access",
+	    "192.0.2.1  reject_rcpt caf\xc3\xa9 \\ closed\n");
+	build(f);
+	client(f, "192.0.2.1", &cl);
+	assert_string_equal(cl.text, "caf\\xc3\\xa9 \\x5c closed");
+}
+
+static void
+bad_access_tables_are_refused(void **state)
+{
+	FIX;
+
+	table(f, "client_access_maps", "access", "192.0.2.0/24  permit\n");
+	expect_build_error(f,
+	    "192.0.2.0/24: expected ok, relay, reject, "
+	    "reject_rcpt or defer_rcpt");
+}
+
+static void
+access_keys_must_be_networks(void **state)
+{
+	FIX;
+
+	table(f, "client_access_maps", "access", "host.example  reject\n");
+	expect_build_error(f, "\"host.example\" is not an address or network");
+}
+
+/* ---------------------------------------------------------------- VRFY */
+
+static void
+vrfy_replies(void **state)
+{
+	FIX;
+
+	table(f, "local_recipient_maps", "local", "alice x\n");
+	table(f, "alias_maps", "aliases", "staff alice, x@remote.example\n");
+	table(f, "relocated_maps", "relocated",
+	    "old@localhost new@new.example\n");
+	table(f, "virtual_mailbox_maps", "virtual", "v@virt.example virt/v\n");
+	build(f);
+	vrfy(f, "alice", "localhost", "250 2.0.0 <alice@localhost>");
+	vrfy(f, "staff", "localhost", "250 2.0.0 <staff@localhost>");
+	vrfy(f, "postmaster", "", "250 2.0.0 <postmaster@mx.example.org>");
+	vrfy(f, "carol", "localhost",
+	    "550 5.1.1 <carol@localhost>: Recipient address rejected: User "
+	    "unknown in local recipient table");
+	vrfy(f, "old", "localhost",
+	    "551 5.1.6 User not local; please try <new@new.example>");
+	vrfy(f, "v", "virt.example", "250 2.0.0 <v@virt.example>");
+	vrfy(f, "w", "virt.example",
+	    "550 5.1.1 <w@virt.example>: Recipient address rejected: User "
+	    "unknown in virtual mailbox table");
+	vrfy(f, "x", "remote.example",
+	    "252 2.0.0 <x@remote.example>: not local, cannot verify; will "
+	    "attempt delivery");
+}
+
+/* ------------------------------------------------------------- resolve */
+
+static void
+resolve_local_addresses_to_maildirs(void **state)
+{
+	FIX;
+
+	table(f, "local_recipient_maps", "local", "alice x\n");
+	build(f);
+	resolve(f, "alice@localhost", LOOKUP_DEST_MAILDIR, "alice");
+	resolve(f, "Alice+news@Example.ORG", LOOKUP_DEST_MAILDIR, "alice");
+	resolve(
+	    f, "postmaster@mx.example.org", LOOKUP_DEST_MAILDIR, "postmaster");
+	resolve(f, "carol@localhost", LOOKUP_DEST_UNKNOWN,
+	    "user unknown in local recipient table");
+	resolve(f, "a/b@localhost", LOOKUP_DEST_UNKNOWN,
+	    "mailbox name not allowed");
+	resolve(
+	    f, "..@localhost", LOOKUP_DEST_UNKNOWN, "mailbox name not allowed");
+}
+
+static void
+resolve_virtual_addresses_to_their_maildirs(void **state)
+{
+	FIX;
+
+	table(f, "virtual_mailbox_maps", "virtual",
+	    "alice@virt.example   virt/alice/\n"
+	    "@catchall.example    /srv/catchall//\n");
+	build(f);
+	resolve(f, "alice@virt.example", LOOKUP_DEST_MAILDIR, "virt/alice");
+	resolve(f, "alice+x@virt.example", LOOKUP_DEST_MAILDIR, "virt/alice");
+	resolve(
+	    f, "who@catchall.example", LOOKUP_DEST_MAILDIR, "/srv/catchall");
+	resolve(f, "bob@virt.example", LOOKUP_DEST_UNKNOWN,
+	    "user unknown in virtual mailbox table");
+}
+
+static void
+resolve_other_addresses(void **state)
+{
+	FIX;
+
+	build(f);
+	resolve(f, "x@remote.example", LOOKUP_DEST_REMOTE, NULL);
+	resolve(f, "no-at-sign", LOOKUP_DEST_UNKNOWN, "bad address");
+}
+
+int
+main(void)
+{
+#define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
+	const struct CMUnitTest tests[] = {
+	    T(local_domain_takes_any_local_part_without_a_table),
+	    T(local_recipient_table_limits_local_parts),
+	    T(detail_is_ignored_for_the_user),
+	    T(detail_is_off_without_a_delimiter),
+	    T(forbidden_mailbox_names_are_553_513),
+	    cmocka_unit_test(mailbox_names),
+	    T(aliases_expand_to_local_and_remote),
+	    T(aliases_bypass_the_local_recipient_table),
+	    T(aliases_expand_recursively),
+	    T(alias_naming_itself_delivers_to_the_mailbox),
+	    T(alias_loop_is_451_430),
+	    T(alias_with_detail),
+	    T(virtual_mailboxes_by_address_and_domain),
+	    T(bad_virtual_tables_are_refused),
+	    T(virtual_entry_needs_a_maildir),
+	    T(missing_table_is_refused),
+	    T(relocated_users_are_551_516),
+	    T(relocated_with_forward_is_251_215),
+	    T(relay_needs_permission),
+	    T(client_access_longest_prefix_wins),
+	    T(reject_rcpt_is_554_571_and_defer_rcpt_450_471),
+	    T(relay_networks_grant_relay_unless_access_refuses),
+	    T(access_text_is_made_printable),
+	    T(bad_access_tables_are_refused),
+	    T(access_keys_must_be_networks),
+	    T(vrfy_replies),
+	    T(resolve_local_addresses_to_maildirs),
+	    T(resolve_virtual_addresses_to_their_maildirs),
+	    T(resolve_other_addresses),
+	};
+#undef T
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
