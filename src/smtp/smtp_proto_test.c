@@ -546,6 +546,17 @@ greeting_shutdown_is_421_432_and_closes(void **state)
 }
 
 static void
+greeting_tempfail_is_421_430_and_closes(void **state)
+{
+	SESS;
+
+	start_with(s, SMTP_GREET_TEMPFAIL, NULL);
+	expect_reply(s, "421 4.3.0 " HOST " Service temporarily unavailable");
+	expect_no_reply(s);
+	expect_closed(s);
+}
+
+static void
 greeting_reject_is_554_then_503_until_quit(void **state)
 {
 	SESS;
@@ -2273,6 +2284,46 @@ shutdown_is_421_432_and_closes(void **state)
 }
 
 static void
+shutdown_in_data_aborts_the_message(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	open_data(s);
+	feed(s, "half a message\r\n");
+	smtp_proto_shutdown(s->p);
+	collect(s);
+	expect_reply(s,
+	    "421 4.3.2 " HOST
+	    " Service shutting down, closing transmission channel");
+	expect_closed(s);
+	assert_int_equal(s->aborts, 1);
+	expect_req_count(s, SMTP_REQ_COMMIT, 0);
+}
+
+static void
+timeout_while_a_request_is_pending_drops_the_answer(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	feed(s, FROM_LINE);
+	expect_reply(s, "250 2.1.0 Ok");
+	s->manual = 1;
+	feed(s, RCPT_LINE);
+	assert_non_null(smtp_proto_request(s->p));
+	smtp_proto_timeout(s->p);
+	collect(s);
+	expect_reply(s, "421 4.4.2 " HOST " Error: timeout exceeded");
+	answer(s); /* the final[] handed over must not leak */
+	expect_no_reply(s);
+	expect_closed(s);
+}
+
+static void
 shutdown_while_commit_pending_sends_250_then_421(void **state)
 {
 	SESS;
@@ -2811,6 +2862,7 @@ main(void)
 	    T(greeting_busy_is_421_470_and_closes),
 	    T(greeting_busy_uses_the_given_text),
 	    T(greeting_shutdown_is_421_432_and_closes),
+	    T(greeting_tempfail_is_421_430_and_closes),
 	    T(greeting_reject_is_554_then_503_until_quit),
 	    T(greeting_reject_uses_the_given_text),
 	    T(greeting_nomail_is_521_532_then_521_until_quit),
@@ -2914,6 +2966,8 @@ main(void)
 	    T(timeout_is_421_442_and_closes),
 	    T(timeout_in_data_aborts_the_message),
 	    T(shutdown_is_421_432_and_closes),
+	    T(shutdown_in_data_aborts_the_message),
+	    T(timeout_while_a_request_is_pending_drops_the_answer),
 	    T(shutdown_while_commit_pending_sends_250_then_421),
 	    T(no_input_is_consumed_while_a_request_is_pending),
 	    T(eof_with_an_open_message_aborts_it),
