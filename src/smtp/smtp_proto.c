@@ -68,6 +68,7 @@ struct smtp_proto {
 };
 
 static void reset_txn(struct smtp_proto *p);
+static void close_session(struct smtp_proto *p);
 
 struct smtp_proto *
 smtp_proto_new(
@@ -160,8 +161,7 @@ vreply(struct smtp_proto *p, int code, const char *esc, const char *fmt,
 		snprintf(line, sizeof(line), "%d %s", code, text);
 	if (buf_printf(&p->out.reply, "%s\r\n", line) < 0) {
 		/* The client does not read its replies: give up on it. */
-		p->out.close = 1;
-		p->st = ST_CLOSED;
+		close_session(p);
 		return;
 	}
 	if (!p->cur_counted) {
