@@ -2813,6 +2813,29 @@ bdat_over_long_line_is_554_560(void **state)
 /* ---------------------------------------------------------- log, stats */
 
 static void
+client_not_reading_replies_is_dropped_and_its_message_aborted(void **state)
+{
+	SESS;
+	struct buf in;
+	size_t i;
+
+	start(s);
+	expect_code(s, "220");
+	envelope(s);
+	feed(s, "BDAT 1\r\nx");
+	expect_reply(s, "250 2.0.0 1 octets received");
+	/* far more reply text than the machine holds, in one read */
+	buf_init(&in, 1 << 20);
+	for (i = 0; i < 20000; i++)
+		assert_int_equal(buf_append(&in, "HELP\r\n", 6), 0);
+	feed_n(s, in.data, in.len);
+	buf_free(&in);
+	expect_closed(s);
+	assert_true(s->unconsumed > 0);
+	assert_int_equal(s->aborts, 1);
+}
+
+static void
 rejections_are_logged_with_the_envelope(void **state)
 {
 	SESS;
@@ -2993,6 +3016,7 @@ main(void)
 	    T(bdat_open_refused_fails_the_chunk_and_message),
 	    T(bdat_last_commit_451_430_resets_the_transaction),
 	    T(bdat_over_long_line_is_554_560),
+	    T(client_not_reading_replies_is_dropped_and_its_message_aborted),
 	    T(rejections_are_logged_with_the_envelope),
 	    T(stats_count_commands_and_failures),
 	};
