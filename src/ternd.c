@@ -285,7 +285,7 @@ main(int argc, char **argv)
 {
 	struct ternd t;
 	const char *role;
-	char err[512];
+	char err[512], *conf_path = NULL;
 	int ch, print = 0, check = 0, use_syslog = 0, daemonize = 0,
 	        verbose = 0, single = 0;
 
@@ -353,6 +353,11 @@ main(int argc, char **argv)
 		return run_single(&t);
 	/* The lookup process loads the tables itself. */
 	lookup_free(t.lookup);
+	/* The process title is written over argv: keep what we need. */
+	if (t.conf_path != NULL)
+		t.conf_path = conf_path = xstrdup(t.conf_path);
 	proc_save_argv(argc, argv);
-	return parent_main(t.conf_path, t.conf, use_syslog);
+	ch = parent_main(t.conf_path, t.conf, use_syslog);
+	free(conf_path);
+	return ch;
 }

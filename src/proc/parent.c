@@ -1,5 +1,6 @@
 #include "parent.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -110,6 +111,58 @@ own(const char *path, const char *user, mode_t mode, char *err, size_t errsz)
 	return 0;
 }
 
+/*
+ * Everything in the spool belongs to the queue user: files left by a run
+ * as root (ternd -1) or put there by hand would otherwise be unreadable
+ * to the queue process, and good messages would be taken for corrupt.
+ */
+static int
+own_spool(const struct conf *c, char *err, size_t errsz)
+{
+	static const char *const subdirs[] = {
+	    "tmp", "queue", "corrupt", "free"};
+	struct passwd *pw = getpwnam(c->queue_user);
+	size_t i;
+
+	if (pw == NULL)
+		return 0; /* reported by own() already */
+	for (i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
+		char path[4096];
+		struct dirent *de;
+		struct stat st;
+		DIR *d;
+		int dfd;
+
+		snprintf(path, sizeof(path), "%s/%s", c->spool_directory,
+		    subdirs[i]);
+		if ((dfd = open(path,
+		         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+			continue; /* created by the queue process itself */
+		if (fchown(dfd, pw->pw_uid, pw->pw_gid) < 0 ||
+		    fchmod(dfd, 0700) < 0 || (d = fdopendir(dfd)) == NULL) {
+			snprintf(err, errsz, "%s: %s", path, strerror(errno));
+			close(dfd);
+			return -1;
+		}
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) <
+			        0 ||
+			    !S_ISREG(st.st_mode) ||
+			    (st.st_uid == pw->pw_uid &&
+			        st.st_gid == pw->pw_gid))
+				continue;
+			if (fchownat(dfd, de->d_name, pw->pw_uid, pw->pw_gid,
+			        AT_SYMLINK_NOFOLLOW) < 0)
+				log_warn(
+				    "parent: chown %s/%s", path, de->d_name);
+		}
+		closedir(d);
+	}
+	return 0;
+}
+
 int
 parent_prepare_dirs(const struct conf *c, char *err, size_t errsz)
 {
@@ -144,7 +197,7 @@ parent_prepare_dirs(const struct conf *c, char *err, size_t errsz)
 	if (own(c->spool_directory, c->queue_user, 0700, err, errsz) < 0 ||
 	    own(c->mail_directory, c->mail_user, 0755, err, errsz) < 0)
 		return -1;
-	return 0;
+	return own_spool(c, err, errsz);
 }
 
 static int
