@@ -88,9 +88,18 @@ put(struct buf *out, int type, const void *v, size_t n)
 	return 0;
 }
 
+/* Only what the decoder accepts: a file it refuses would be lost. */
+static int
+str_ok(const char *s)
+{
+	return strlen(s) <= ENV_MAX_STRING && strpbrk(s, "\r\n") == NULL;
+}
+
 static int
 put_str(struct buf *out, int type, const char *s)
 {
+	if (s && !str_ok(s))
+		return -1;
 	return put(out, type, s ? s : "", s ? strlen(s) : 0);
 }
 
@@ -117,11 +126,9 @@ envelope_encode(const struct envelope *env, struct buf *out)
 		return -1;
 	for (i = 0; i < env->nrcpt; i++) {
 		const struct env_rcpt *r = &env->rcpt[i];
-		size_t a = strlen(r->addr), o = strlen(r->orig),
-		       c = strlen(r->orcpt);
 
-		if (a > ENV_MAX_STRING || o > ENV_MAX_STRING ||
-		    c > ENV_MAX_STRING)
+		if (r->addr[0] == '\0' || !str_ok(r->addr) ||
+		    !str_ok(r->orig) || !str_ok(r->orcpt) || r->notify > 15)
 			return -1;
 		n = snprintf(tmp, sizeof(tmp), "%s%c%s%c%s%c%u", r->addr, 0,
 		    r->orig, 0, r->orcpt, 0, r->notify);

@@ -67,7 +67,10 @@ void envelope_add_rcpt(struct envelope *env, const char *addr, const char *orig,
 /* Set a string field (copied; NULL means ""). */
 void envelope_set(char **field, const char *value);
 
-/* Append the records of env to out.  0, or -1 when out is full. */
+/*
+ * Append the records of env to out.  0, or -1 when out is full or a field
+ * would not decode again (over ENV_MAX_STRING, CR or LF, empty address).
+ */
 int envelope_encode(const struct envelope *env, struct buf *out);
 /* Decode exactly n octets.  0, or -1 with the reason in err. */
 int envelope_decode(
