@@ -262,6 +262,48 @@ encode_refuses_an_over_long_recipient(void **state)
 	envelope_free(&in);
 }
 
+static void
+encode_refuses_what_decode_would_refuse(void **state)
+{
+	struct envelope in;
+	struct buf b;
+	char big[ENV_MAX_STRING + 2];
+	int i;
+
+	(void)state;
+	memset(big, 'h', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	buf_init(&b, 1 << 20);
+	for (i = 0; i < 6; i++) {
+		sample(&in);
+		switch (i) {
+		case 0:
+			envelope_set(&in.helo, big);
+			break;
+		case 1:
+			envelope_set(&in.sender, "a@b\r\nX-Injected: 1");
+			break;
+		case 2:
+			envelope_set(&in.envid, "x\ny");
+			break;
+		case 3:
+			envelope_set(&in.rcpt[1].orcpt, "rfc822;a\rb");
+			break;
+		case 4:
+			in.rcpt[0].addr[0] = '\0';
+			break;
+		case 5:
+			in.rcpt[0].notify = 16;
+			break;
+		}
+		b.len = 0;
+		if (envelope_encode(&in, &b) != -1)
+			fail_msg("bad envelope %d: expected -1 from encode", i);
+		envelope_free(&in);
+	}
+	buf_free(&b);
+}
+
 /* ------------------------------------------------------------- decoder */
 
 static void
@@ -529,6 +571,7 @@ main(void)
 	    cmocka_unit_test(minimal_envelope_gets_empty_strings),
 	    cmocka_unit_test(encode_fails_when_the_buffer_is_full),
 	    cmocka_unit_test(encode_refuses_an_over_long_recipient),
+	    cmocka_unit_test(encode_refuses_what_decode_would_refuse),
 	    cmocka_unit_test(every_truncation_is_refused),
 	    cmocka_unit_test(truncated_header_and_overrun_are_named),
 	    cmocka_unit_test(unknown_record_type_is_refused),
