@@ -111,6 +111,7 @@ proc_drop_privileges(const char *user, const char *dir, char *err, size_t errsz)
 			    err, errsz, "chroot %s: %s", dir, strerror(errno));
 			return -1;
 		}
+		chrooted = 1;
 	}
 	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 ||
 	    setresuid(uid, uid, uid) < 0) {
