@@ -1,0 +1,619 @@
+/*
+ * fuzz_smtp_session - the whole SMTP server state machine (smtp_proto.h),
+ * driven the way the session glue drives it.
+ *
+ * Input:
+ *   0      bit 0: lenient line endings; bit 1: accept text glued to DATA;
+ *          bits 2-3: VRFY mode; bits 4-6: greeting (0-3 220, 4 busy,
+ *          5 554, 6 no-mail, 7 shutdown); bit 7: verified client name and
+ *          custom greeting text
+ *   1      size limit (index into size_limits)
+ *   2      recipient limit (0: 1000)
+ *   3      error limit (0: 10)
+ *   4      command line limit (index into line_limits)
+ *   5      message line limit (index into text_limits)
+ *   6      F: length of the feed control bytes
+ *   7      A: length of the answer control bytes
+ *   8      F feed control bytes: how many octets arrive each time
+ *          (0: all the rest), or an event (timeout, shutdown, EOF)
+ *   8+F    A answer control bytes: the glue's answer to each request
+ *   8+F+A  what the client sends
+ * Control bytes run out into defaults: everything arrives at once, every
+ * request is granted.  So a seed is 8 zero octets and an SMTP dialogue.
+ *
+ * Checked: the reply syntax (code, continuation, enhanced codes: none on
+ * 3xx and on the 220/554 greetings, class-matching on the others), that
+ * replies and logs are printable, that message octets appear only between
+ * a granted OPEN and the COMMIT or abort and match the size in COMMIT, that
+ * DATA text has canonical line ends, that feed uses no more than it got and
+ * nothing while a request is pending or after close.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/common/buf.h"
+#include "../../src/common/xmem.h"
+#include "../../src/smtp/addr.h"
+#include "../../src/smtp/smtp_proto.h"
+#include "fuzz_util.h"
+
+#define HOST "mx.example.org"
+#define HDR 8
+#define REPLY_LINE_MAX 512
+
+static const uint64_t size_limits[8] = {
+    1u << 20, 16, 100, 1000, 1024, 4096, 65536, 50u << 20};
+static const size_t line_limits[8] = {2048, 512, 16, 64, 1000, 4096, 65536, 8};
+static const uint64_t text_limits[8] = {
+    1000, 78, 998, 10, 1001, 2000, 64, 1u << 20};
+
+struct sess {
+	struct smtp_proto *p;
+	struct smtp_out *out;
+	struct smtp_proto_conf conf;
+	struct fuzz_ctl feed_ctl, ans_ctl;
+
+	int closed;     /* out->close seen */
+	int eof_called; /* we closed it from outside */
+	int last_code;  /* of the last reply line */
+	int nlines;     /* reply lines seen */
+	int cont;       /* the last line was "NNN-" */
+	int cont_code;  /* its code */
+	int cont_plain; /* a multi-line EHLO reply (no enhanced codes) */
+	int saw_354;    /* a 354 went out since the flag was cleared */
+
+	int msg_open;   /* between a granted OPEN and COMMIT/abort */
+	int msg_data;   /* the open message came through DATA */
+	int expect_hdr; /* the Received: header is due */
+	char *msg;      /* octets of the open message, header included */
+	size_t msglen, msgcap, hdrlen;
+};
+
+static int
+is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Does text start with an enhanced status code "c.s.d" (RFC 3463)? */
+static int
+has_esc(const char *t, size_t n)
+{
+	size_t i = 0, k;
+
+	for (int part = 0; part < 3; part++) {
+		k = i;
+		while (i < n && is_digit(t[i]) && i - k < 3)
+			i++;
+		if (i == k)
+			return 0;
+		if (part < 2) {
+			if (i >= n || t[i] != '.')
+				return 0;
+			i++;
+		}
+	}
+	return i == n || t[i] == ' ';
+}
+
+static void
+check_reply_line(struct sess *s, const char *l, size_t n)
+{
+	const char *t = l + 4;
+	size_t tn;
+	int code;
+
+	FUZZ_CHECK(n >= 6 && n <= REPLY_LINE_MAX, "reply line of %zu", n);
+	tn = n - 6;
+	FUZZ_CHECK(l[n - 2] == '\r' && l[n - 1] == '\n', "reply without CRLF");
+	FUZZ_CHECK(fuzz_printable(l, n - 2), "unprintable reply \"%.*s\"",
+	    (int)n - 2, l);
+	FUZZ_CHECK(l[0] >= '2' && l[0] <= '5' && is_digit(l[1]) &&
+	        is_digit(l[2]) && (l[3] == ' ' || l[3] == '-'),
+	    "bad reply \"%.*s\"", (int)n - 2, l);
+	code = (l[0] - '0') * 100 + (l[1] - '0') * 10 + (l[2] - '0');
+	if (s->cont)
+		FUZZ_CHECK(code == s->cont_code, "multi-line reply %d then %d",
+		    s->cont_code, code);
+	else
+		s->cont_plain = code == 250 && tn >= strlen(HOST) &&
+		    memcmp(t, HOST, strlen(HOST)) == 0;
+
+	if (code / 100 == 3 || (s->nlines == 0 && (code == 220 || code == 554)))
+		FUZZ_CHECK(!has_esc(t, tn),
+		    "enhanced code in \"%.*s\" (3xx or greeting)", (int)n - 2,
+		    l);
+	else if (!s->cont_plain)
+		FUZZ_CHECK(has_esc(t, tn) && t[0] == l[0],
+		    "missing or wrong enhanced code in \"%.*s\"", (int)n - 2,
+		    l);
+	if (code == 354)
+		s->saw_354 = 1;
+	s->cont = l[3] == '-';
+	s->cont_code = code;
+	s->last_code = code;
+	s->nlines++;
+}
+
+static void
+check_log(const char *p, size_t n)
+{
+	size_t i;
+
+	FUZZ_CHECK(p[n - 1] == '\n', "log line without LF");
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		FUZZ_CHECK(c == '\n' || (c >= 0x20 && c != 0x7f),
+		    "control octet 0x%02x in the log", c);
+	}
+}
+
+static void
+msg_append(struct sess *s, const char *p, size_t n)
+{
+	if (s->msglen + n > s->msgcap) {
+		s->msgcap = (s->msglen + n) * 2;
+		s->msg = xreallocarray(s->msg, s->msgcap, 1);
+	}
+	memcpy(s->msg + s->msglen, p, n);
+	s->msglen += n;
+}
+
+static void
+msg_close(struct sess *s)
+{
+	s->msg_open = 0;
+	s->msglen = 0;
+	s->hdrlen = 0;
+}
+
+static void
+check_header(const char *h, size_t n)
+{
+	size_t i;
+
+	FUZZ_CHECK(n > 15 && memcmp(h, "Received: from ", 15) == 0,
+	    "message does not start with Received:");
+	FUZZ_CHECK(h[n - 2] == '\r' && h[n - 1] == '\n',
+	    "Received: not ended by CRLF");
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)h[i];
+
+		if (c == '\r')
+			FUZZ_CHECK(i + 1 < n && h[i + 1] == '\n' &&
+			        (i + 2 == n || h[i + 2] == '\t'),
+			    "Received: line not folded with CRLF TAB");
+		else if (c == '\n')
+			FUZZ_CHECK(
+			    i > 0 && h[i - 1] == '\r', "bare LF in Received:");
+		else
+			FUZZ_CHECK(c == '\t' || (c >= 0x20 && c != 0x7f),
+			    "control octet 0x%02x in Received:", c);
+	}
+}
+
+/* What the glue does after each call: send, store, log, abort. */
+static void
+drain(struct sess *s)
+{
+	struct smtp_out *o = s->out;
+	size_t i, start;
+
+	if (s->closed)
+		FUZZ_CHECK(o->reply.len == 0 && o->body.len == 0,
+		    "output after close");
+	for (start = 0, i = 0; i < o->reply.len; i++) {
+		if (o->reply.data[i] != '\n')
+			continue;
+		check_reply_line(s, o->reply.data + start, i + 1 - start);
+		start = i + 1;
+	}
+	FUZZ_CHECK(start == o->reply.len, "partial reply line");
+	o->reply.len = 0;
+
+	if (o->body.len > 0) {
+		FUZZ_CHECK(s->msg_open, "%zu message octets, no message open",
+		    o->body.len);
+		msg_append(s, o->body.data, o->body.len);
+		o->body.len = 0;
+	}
+	if (s->expect_hdr) {
+		s->expect_hdr = 0;
+		s->hdrlen = s->msglen;
+		check_header(s->msg, s->msglen);
+	}
+	if (o->log.len > 0) {
+		check_log(o->log.data, o->log.len);
+		o->log.len = 0;
+	}
+	if (o->abort_msg) {
+		FUZZ_CHECK(s->msg_open, "abort without an open message");
+		o->abort_msg = 0;
+		msg_close(s);
+	}
+	if (o->close && !s->closed) {
+		s->closed = 1;
+		FUZZ_CHECK(!s->cont, "closed inside a multi-line reply");
+		if (!s->eof_called)
+			FUZZ_CHECK(s->last_code == 221 || s->last_code == 421 ||
+			        s->last_code == 521 || s->last_code == 552,
+			    "closed after a %d reply", s->last_code);
+	}
+}
+
+/* The message the machine asks to commit. */
+static void
+check_message(struct sess *s, const struct smtp_req *rq)
+{
+	const char *m = s->msg + s->hdrlen;
+	size_t n = s->msglen - s->hdrlen, i, ls = 0, len;
+
+	FUZZ_CHECK(rq->size == n, "COMMIT of %llu octets, %zu produced",
+	    (unsigned long long)rq->size, n);
+	FUZZ_CHECK(smtp_proto_txn(s->p)->size == n, "txn size %llu, %zu",
+	    (unsigned long long)smtp_proto_txn(s->p)->size, n);
+	FUZZ_CHECK(n <= s->conf.size_limit, "message over the size limit");
+	FUZZ_CHECK(memchr(m, '\0', n) == NULL, "NUL in a committed message");
+	FUZZ_CHECK(smtp_proto_txn(s->p)->nrcpt > 0, "commit without rcpts");
+	for (i = 0; i < n; i++) {
+		if (s->msg_data) {
+			if (m[i] == '\n')
+				FUZZ_CHECK(i > 0 && m[i - 1] == '\r',
+				    "bare LF in DATA text");
+			if (m[i] == '\r' && s->conf.strict_eol)
+				FUZZ_CHECK(i + 1 < n && m[i + 1] == '\n',
+				    "bare CR in strict DATA text");
+		}
+		if (m[i] != '\n' && i + 1 < n)
+			continue;
+		/*
+		 * Line length as the reader counts it, line end included;
+		 * lenient DATA may have turned a bare LF (not counted) into
+		 * CRLF, so only the content is sure to have been counted.
+		 */
+		len = i + 1 - ls;
+		if (m[i] == '\n' && s->msg_data && !s->conf.strict_eol)
+			len -= 2;
+		FUZZ_CHECK(len <= s->conf.text_line_limit,
+		    "line of %zu octets committed", len);
+		ls = i + 1;
+	}
+	if (s->msg_data)
+		FUZZ_CHECK(
+		    n == 0 || (n >= 2 && m[n - 2] == '\r' && m[n - 1] == '\n'),
+		    "DATA text not ended by CRLF");
+}
+
+static void
+answer_text(struct smtp_answer *a, int code, const char *esc, const char *t)
+{
+	a->code = code;
+	a->esc = esc;
+	snprintf(a->text, sizeof(a->text), "%s", t);
+}
+
+static void
+add_final(struct smtp_answer *a, const char *addr)
+{
+	a->final = xreallocarray(a->final, a->nfinal + 1, sizeof(*a->final));
+	a->final[a->nfinal++] = xstrdup(addr);
+}
+
+static void
+answer(struct sess *s, const struct smtp_req *rq)
+{
+	struct smtp_answer a;
+	char addr[ADDR_PATH_MAX + 1];
+	unsigned ev = fuzz_ctl_byte(&s->ans_ctl);
+	unsigned c = fuzz_ctl_byte(&s->ans_ctl);
+	enum smtp_req_type type = rq->type;
+	int was_closed = s->closed;
+
+	/* Once closed the request is stale; the glue may still answer. */
+	memset(&a, 0, sizeof(a));
+	switch (type) {
+	case SMTP_REQ_MAIL:
+		FUZZ_CHECK(rq->addr != NULL, "MAIL request without sender");
+		FUZZ_CHECK(rq->size <= s->conf.size_limit, "SIZE over limit");
+		switch (c % 6) {
+		case 1:
+			answer_text(&a, 250, "2.1.0", "Sender ok");
+			break;
+		case 2:
+			answer_text(&a, 452, "4.3.1",
+			    "Error: insufficient system storage");
+			break;
+		case 3:
+			answer_text(&a, 451, "4.3.0", "Error: lookup failed");
+			break;
+		case 4:
+			answer_text(&a, 550, "5.7.1", "Sender rejected");
+			break;
+		case 5:
+			answer_text(&a, 553, "5.1.8", "Bad sender domain");
+			break;
+		}
+		break;
+	case SMTP_REQ_RCPT:
+		FUZZ_CHECK(rq->addr != NULL && rq->rcpt_params != NULL &&
+		        rq->addr->local[0] != '\0',
+		    "RCPT request without recipient");
+		addr_format(rq->addr, addr, sizeof(addr));
+		switch (c % 10) {
+		case 0:
+			add_final(&a, addr);
+			break;
+		case 1:
+			answer_text(&a, 250, "2.1.5", "Recipient ok");
+			add_final(&a, addr);
+			add_final(&a, "alias@example.org");
+			break;
+		case 2:
+			answer_text(&a, 251, NULL,
+			    "User not local; will forward to <b@new.example>");
+			add_final(&a, "b@new.example");
+			break;
+		case 3:
+			break; /* an alias that expands to nothing */
+		case 4:
+			answer_text(&a, 450, "4.2.0",
+			    "Mailbox temporarily unavailable");
+			break;
+		case 5:
+			answer_text(&a, 451, "4.3.0", "Error: lookup failed");
+			add_final(
+			    &a, addr); /* not taken: freed by the machine */
+			break;
+		case 6:
+			answer_text(&a, 550, "5.1.1", "User unknown");
+			break;
+		case 7:
+			answer_text(&a, 551, "5.1.6",
+			    "User not local; please try <b@new.example>");
+			break;
+		case 8:
+			answer_text(&a, 554, "5.7.1", "Relay access denied");
+			break;
+		case 9:
+			answer_text(&a, 450, "4.7.1", "Try again later");
+			break;
+		}
+		break;
+	case SMTP_REQ_VRFY:
+		FUZZ_CHECK(rq->addr != NULL, "VRFY request without address");
+		addr_format(rq->addr, addr, sizeof(addr));
+		switch (c % 4) {
+		case 0:
+			snprintf(a.text, sizeof(a.text), "<%s>", addr);
+			break;
+		case 1:
+			answer_text(&a, 550, "5.1.1", "User unknown");
+			break;
+		case 2:
+			answer_text(&a, 251, "2.1.6", "User not local");
+			break;
+		case 3:
+			answer_text(&a, 451, "4.3.0", "Error: lookup failed");
+			break;
+		}
+		break;
+	case SMTP_REQ_OPEN:
+		FUZZ_CHECK(
+		    was_closed || !s->msg_open, "OPEN while a message is open");
+		FUZZ_CHECK(was_closed || smtp_proto_txn(s->p)->nrcpt > 0,
+		    "OPEN without rcpt");
+		switch (c % 4) {
+		case 1:
+			answer_text(
+			    &a, 451, "4.3.0", "Error: queue file write error");
+			break;
+		case 2:
+			answer_text(
+			    &a, 452, "4.3.1", "Error: insufficient storage");
+			break;
+		case 3:
+			answer_text(&a, 554, "5.3.0", "Error: cannot queue");
+			break;
+		}
+		snprintf(a.id, sizeof(a.id), "%s", "7QKR2B00000042");
+		snprintf(a.date, sizeof(a.date), "%s",
+		    "Thu, 01 Jan 2026 00:00:00 +0000");
+		break;
+	case SMTP_REQ_COMMIT:
+		FUZZ_CHECK(was_closed || s->msg_open,
+		    "COMMIT without an open message");
+		if (!was_closed)
+			check_message(s, rq);
+		switch (c % 5) {
+		case 1:
+			answer_text(
+			    &a, 451, "4.3.0", "Error: queue file write error");
+			break;
+		case 2:
+			answer_text(&a, 452, "4.3.1", "Error: disk full");
+			break;
+		case 3:
+			answer_text(
+			    &a, 554, "5.7.1", "Message content rejected");
+			break;
+		case 4:
+			answer_text(&a, 552, "5.2.2", "Mailbox full");
+			break;
+		}
+		break;
+	case SMTP_REQ_STATUS:
+		answer_text(&a, 0, NULL, HOST " accepting mail");
+		break;
+	case SMTP_REQ_NONE:
+		FUZZ_CHECK(0, "request of type NONE");
+	}
+
+	/* The glue may learn of a timeout, shutdown or EOF meanwhile. */
+	if (ev == 0xff) {
+		smtp_proto_timeout(s->p);
+	} else if (ev == 0xfe) {
+		smtp_proto_shutdown(s->p);
+	} else if (ev == 0xfd) {
+		s->eof_called = 1;
+		smtp_proto_eof(s->p);
+	}
+	drain(s);
+
+	/* rq points into the machine: it is cleared by the answer. */
+	was_closed = s->closed;
+	s->saw_354 = 0;
+	smtp_proto_answer(s->p, &a);
+	FUZZ_CHECK(a.final == NULL && a.nfinal == 0,
+	    "final[] not taken or freed by the machine");
+	if (type == SMTP_REQ_OPEN && a.code < 300 && !was_closed) {
+		s->msg_open = 1;
+		s->expect_hdr = 1;
+	}
+	/* Once asked to commit, the glue owns the message, closed or not. */
+	if (type == SMTP_REQ_COMMIT)
+		msg_close(s);
+	drain(s);
+	if (type == SMTP_REQ_OPEN && s->msg_open)
+		s->msg_data = s->saw_354;
+}
+
+/* Feed as much as is pending; returns the octets used. */
+static size_t
+feed(struct sess *s, const char *in, size_t n)
+{
+	size_t used, used2;
+
+	used = smtp_proto_feed(s->p, in, n);
+	FUZZ_CHECK(used <= n, "feed used %zu of %zu", used, n);
+	if (s->closed)
+		FUZZ_CHECK(used == 0, "input consumed after close");
+	/* A machine that takes nothing must say why, or the glue spins. */
+	if (used == 0 && n > 0)
+		FUZZ_CHECK(smtp_proto_request(s->p) != NULL || s->out->close ||
+		        s->out->body.len > 0,
+		    "no progress");
+	if (smtp_proto_request(s->p) != NULL && used < n) {
+		size_t before = s->out->reply.len;
+
+		used2 = smtp_proto_feed(s->p, in + used, n - used);
+		FUZZ_CHECK(used2 == 0 && s->out->reply.len == before,
+		    "input consumed while a request is pending");
+	}
+	drain(s);
+	return used;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct sess s;
+	struct smtp_client client;
+	const struct smtp_req *rq;
+	const char *in;
+	char stats[512];
+	size_t n, pos = 0, avail = 0, fl, al;
+	unsigned flags, greet;
+	enum smtp_greet how;
+
+	if (size < HDR)
+		return 0;
+	memset(&s, 0, sizeof(s));
+	flags = data[0];
+	s.conf.hostname = HOST;
+	s.conf.strict_eol = !(flags & 1);
+	s.conf.reject_unsync_data = !(flags & 2);
+	s.conf.vrfy = (enum smtp_vrfy_mode)(((flags >> 2) & 3) % 3);
+	s.conf.size_limit = size_limits[data[1] & 7];
+	s.conf.rcpt_limit = data[2] == 0 ? 1000 : data[2];
+	s.conf.error_limit = data[3] == 0 ? 10 : data[3];
+	s.conf.line_limit = line_limits[data[4] & 7];
+	s.conf.text_line_limit = text_limits[data[5] & 7];
+	fl = data[6] < size - HDR ? data[6] : size - HDR;
+	al = data[7] < size - HDR - fl ? data[7] : size - HDR - fl;
+	fuzz_ctl_init(&s.feed_ctl, data + HDR, fl);
+	fuzz_ctl_init(&s.ans_ctl, data + HDR + fl, al);
+	n = size - HDR - fl - al;
+	/* A private copy, so that reading past the end is caught. */
+	in = memcpy(xmalloc(n), data + HDR + fl + al, n);
+
+	memset(&client, 0, sizeof(client));
+	snprintf(client.addr, sizeof(client.addr), "192.0.2.1");
+	snprintf(client.name, sizeof(client.name), "%s",
+	    flags & 0x80 ? "client.example.net" : "unknown");
+	s.p = smtp_proto_new(&s.conf, &client);
+	s.out = smtp_proto_out(s.p);
+
+	greet = (flags >> 4) & 7;
+	how = greet < 4 ? SMTP_GREET_OK : (enum smtp_greet)(greet - 3);
+	smtp_proto_greet(s.p, how, flags & 0x80 ? "Go away" : NULL);
+	drain(&s);
+
+	while (!s.closed) {
+		unsigned f;
+
+		if ((rq = smtp_proto_request(s.p)) != NULL) {
+			answer(&s, rq);
+			continue;
+		}
+		if (pos < avail) {
+			pos += feed(&s, in + pos, avail - pos);
+			continue;
+		}
+		if (pos == n)
+			break;
+		/* More octets arrive, or something happens. */
+		f = fuzz_ctl_byte(&s.feed_ctl);
+		if (f == 0xff) {
+			smtp_proto_timeout(s.p);
+		} else if (f == 0xfe) {
+			smtp_proto_shutdown(s.p);
+		} else if (f == 0xfd) {
+			s.eof_called = 1;
+			smtp_proto_eof(s.p);
+		} else if (f == 0) {
+			avail = n;
+		} else {
+			size_t k = f < 0x80 ? f : (size_t)(f - 0x7f) * 64;
+
+			avail = pos + (k < n - pos ? k : n - pos);
+		}
+		drain(&s);
+	}
+
+	/* The client goes away (or lingers until a timeout). */
+	if (!s.closed) {
+		if (fuzz_ctl_byte(&s.feed_ctl) & 1) {
+			smtp_proto_timeout(s.p);
+		} else {
+			s.eof_called = 1;
+			smtp_proto_eof(s.p);
+		}
+		drain(&s);
+	}
+	FUZZ_CHECK(s.closed, "not closed after EOF or timeout");
+	/* Nothing more happens once closed. */
+	if (pos < n)
+		feed(&s, in + pos, n - pos);
+	smtp_proto_timeout(s.p);
+	smtp_proto_shutdown(s.p);
+	if ((rq = smtp_proto_request(s.p)) != NULL)
+		answer(&s, rq);
+	drain(&s);
+	FUZZ_CHECK(!s.msg_open, "message left open after close");
+
+	(void)smtp_proto_in_data(s.p);
+	(void)smtp_proto_refusing(s.p);
+	FUZZ_CHECK(smtp_proto_protocol(s.p) != NULL, "no protocol name");
+	FUZZ_CHECK(memchr(smtp_proto_helo(s.p), '\0', 256) != NULL,
+	    "HELO name not terminated");
+	smtp_proto_stats(s.p, stats, sizeof(stats));
+	FUZZ_CHECK(
+	    memchr(stats, '\0', sizeof(stats)) != NULL, "stats not terminated");
+
+	smtp_proto_free(s.p);
+	free(s.msg);
+	free((void *)(uintptr_t)in);
+	return 0;
+}
