@@ -3,7 +3,7 @@
 BUILD       ?= build
 ASAN        ?= build-asan
 FUZZ        ?= build-fuzz
-FUZZ_SECONDS ?= 15
+FUZZ_SECONDS ?= 30
 PYTHON      ?= /usr/bin/python3
 
 .PHONY: all run test deps-run deps-test build asan fuzz-build unit \
@@ -52,10 +52,10 @@ integration: asan
 	$(PYTHON) tests/integration/run.py --ternd $(ASAN)/src/ternd
 
 fuzz: fuzz-build
-	tests/fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS)
+	tests/fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS) total
 
 fuzz-long: fuzz-build
-	tests/fuzz/run.sh $(FUZZ) 600
+	tests/fuzz/run.sh $(FUZZ) 600 each
 
 test: check-format check-docs unit integration fuzz
 	@echo "tern: all tests passed"
