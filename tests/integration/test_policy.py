@@ -122,6 +122,7 @@ class VirtualTest(TerndTestCase):
         self.absdir = None
         t = self.start_ternd(start=False)
         self.absdir = os.path.join(t.dir, "elsewhere", "box")
+        t.give_to_mail_user(os.path.dirname(self.absdir))
         t.write_table("virtual_mailbox_maps",
                       "info@virt.example     virt/info\n"
                       "sales@virt.example    virt/sales/\n"
