@@ -16,7 +16,7 @@ struct entry {
 
 struct table {
 	struct entry *e; /* file order */
-	size_t n;
+	size_t n, cap;
 	size_t *slot; /* open addressing: index + 1, 0 = empty */
 	size_t nslot;
 };
@@ -95,7 +95,10 @@ table_add(struct table *t, char *line, const char *path, int lineno, char *err,
 		return -1;
 	}
 	t->slot[slot] = t->n + 1;
-	t->e = xreallocarray(t->e, t->n + 1, sizeof(*t->e));
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 64;
+		t->e = xreallocarray(t->e, t->cap, sizeof(*t->e));
+	}
 	t->e[t->n].key = xstrdup(key);
 	str_lower(t->e[t->n].key);
 	t->e[t->n].value = xstrdup(value);

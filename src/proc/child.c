@@ -13,6 +13,7 @@
 
 #include "../common/ipc.h"
 #include "../common/log.h"
+#include "../common/sanitizer.h"
 #include "../common/xmem.h"
 
 struct child {
@@ -33,17 +34,6 @@ static const struct role_ops *const roles[] = {
     &role_queue_ops,
     &role_local_ops,
 };
-
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZER_BUILD 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZER_BUILD 1
-#endif
-#endif
-#ifndef SANITIZER_BUILD
-#define SANITIZER_BUILD 0
-#endif
 
 /* Set once this process is confined to chroot_directory. */
 static int chrooted;
@@ -126,6 +116,11 @@ proc_drop_privileges(const char *user, const char *dir, char *err, size_t errsz)
 		    user);
 		return -1;
 	}
+#if SANITIZER_BUILD
+	/* Changing user made us non-dumpable, and LeakSanitizer then cannot
+	 * read our /proc/self/task.  Release builds stay non-dumpable. */
+	prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+#endif
 	return 0;
 }
 

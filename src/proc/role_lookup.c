@@ -9,6 +9,7 @@
 
 #include "../common/ipc.h"
 #include "../common/log.h"
+#include "../common/sanitizer.h"
 #include "../common/xmem.h"
 #include "../lookup/lookup.h"
 #include "../lookup/sessions.h"
@@ -163,7 +164,8 @@ start(struct child *ch, const struct conf *c)
 
 	/* It holds the tables (and later passwords): no core dumps, no
 	 * ptrace by processes of the same user. */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (!SANITIZER_BUILD)
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	st->ch = ch;
 	if ((st->lk = lookup_new(c, err, sizeof(err))) == NULL) {
 		log_warnx("lookup: %s", err);

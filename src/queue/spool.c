@@ -25,6 +25,8 @@ static const unsigned char magic[8] = {'T', 'E', 'R', 'N', 'Q', 0, 0, 1};
 #define MAX_STATUS_VALUE 4096
 /* Enough spare files for the messages of a busy minute. */
 #define FREE_POOL_MAX 4096
+/* Files kept for reuse keep at most this much of their space. */
+#define FREE_KEEP_SIZE (64 * 1024)
 
 struct spool {
 	char *dir;
@@ -101,6 +103,18 @@ load_pool(struct spool *sp)
 		log_warn("spool: cannot read free/");
 }
 
+static void
+truncate_at(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd >= 0) {
+		if (ftruncate(fd, 0) < 0)
+			log_warn("spool: truncate %s", name);
+		close(fd);
+	}
+}
+
 /*
  * Move dirfd/name into free/ for reuse; unlink it when the pool is full.
  * Reusing a file instead of creating one spares the file system an inode
@@ -113,6 +127,13 @@ retire(struct spool *sp, int dirfd, const char *name)
 	unsigned n;
 
 	if (sp->npool < FREE_POOL_MAX) {
+		struct stat st;
+
+		/* A big file would hold its space while it waits: only the
+		 * inode is worth keeping then. */
+		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    st.st_size > FREE_KEEP_SIZE)
+			truncate_at(dirfd, name);
 		n = sp->next_free_name++;
 		snprintf(fname, sizeof(fname), "%010u", n);
 		if (renameat(dirfd, name, sp->free_fd, fname) == 0) {
