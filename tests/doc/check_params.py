@@ -44,6 +44,7 @@ TERND_C = ROOT / "src" / "ternd.c"
 TYPE_WORDS = {
     "STR": "string",
     "LIST": "list",
+    "ADDRS": "addresses",
     "PATH": "path",
     "NETS": "networks",
     "INT": "number",
