@@ -291,7 +291,8 @@ main(int argc, char **argv)
 
 	if ((role = getenv("TERN_ROLE")) != NULL) {
 		proc_save_argv(argc, argv);
-		log_init(role, getenv("TERN_SYSLOG") != NULL, 0);
+		log_init(role, getenv("TERN_SYSLOG") != NULL,
+		    getenv("TERN_VERBOSE") != NULL);
 		child_main(role, getenv("TERN_INDEX"));
 	}
 	memset(&t, 0, sizeof(t));
@@ -357,6 +358,8 @@ main(int argc, char **argv)
 	if (t.conf_path != NULL)
 		t.conf_path = conf_path = xstrdup(t.conf_path);
 	proc_save_argv(argc, argv);
+	if (verbose)
+		setenv("TERN_VERBOSE", "1", 1);
 	ch = parent_main(t.conf_path, t.conf, use_syslog);
 	free(conf_path);
 	return ch;

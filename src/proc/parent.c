@@ -231,6 +231,9 @@ connect_pair(struct slot *a, struct slot *b)
 		log_warn("parent: socketpair");
 		return;
 	}
+	log_debug("parent: channel between %s %u and %s %u",
+	    proc_role_names[a->role], a->index, proc_role_names[b->role],
+	    b->index);
 	send_peer(a, b, sv[0]);
 	send_peer(b, a, sv[1]);
 }

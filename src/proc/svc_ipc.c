@@ -200,6 +200,8 @@ on_answer(void *arg, struct ipc *ipc, struct ipc_msg *m)
 		    "or unexpected answer");
 		return;
 	}
+	log_debug("%s: answer %u (type %u) from %s", proc_role_names[sv->self],
+	    m->id, m->type, proc_role_names[role]);
 	if (p->to != role || p->answer != m->type ||
 	    (m->fd >= 0 && m->type != MSG_OPEN_ANS)) {
 		if (m->fd >= 0)
@@ -343,6 +345,8 @@ request(struct svc_ipc *sv, enum proc_role to, uint16_t type, uint16_t answer,
 	p->next = sv->b[p->id % BUCKETS];
 	sv->b[p->id % BUCKETS] = p;
 	sv->outstanding++;
+	log_debug("%s: request %u (type %u) to %s", proc_role_names[sv->self],
+	    p->id, type, proc_role_names[to]);
 	ipc_send(sv->peer[to], type, p->id, payload ? payload->data : NULL,
 	    payload ? payload->len : 0, -1);
 }
