@@ -13,9 +13,11 @@ all: build
 
 deps-run:
 	@scripts/deps.sh run
+	@scripts/users.sh
 
 deps-test:
 	@scripts/deps.sh test
+	@scripts/users.sh
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD) --buildtype=release -Dtests=false
