@@ -279,6 +279,20 @@ class Ternd:
             self.killed += 1
             self.reap_group("SIGKILL")
 
+    def kill_all(self):
+        """SIGKILL to ternd and every process it started (a power cut)."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.pgid, signal.SIGKILL)
+            self.proc.wait()
+            self.killed += 1
+            self.reap_group("SIGKILL to the process group")
+
+    def role_pids(self, role):
+        """PIDs of the current run's role processes (from the log)."""
+        run = self.log().rsplit("--- %s start" % self.name, 1)[-1]
+        return [int(p) for p in re.findall(
+            r"started the %s process(?: \d+)? \(pid (\d+)\)" % role, run)]
+
     def restart(self):
         if self.running():
             self.stop()

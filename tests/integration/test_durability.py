@@ -195,7 +195,9 @@ class DurabilityTest(TerndTestCase):
 
     def test_sigkill_during_traffic(self):
         seed, note = self.seed()
-        t = self.start_ternd()
+        # What a restart finds in the queue may meet a temporary failure;
+        # its retry must come within the test's patience.
+        t = self.start_ternd({"minimal_backoff_time": "1s"})
         kills = 5
 
         def crash(t, rnd):
@@ -212,7 +214,9 @@ class DurabilityTest(TerndTestCase):
 
     def test_sigterm_during_traffic(self):
         seed, note = self.seed()
-        t = self.start_ternd()
+        # What a restart finds in the queue may meet a temporary failure;
+        # its retry must come within the test's patience.
+        t = self.start_ternd({"minimal_backoff_time": "1s"})
 
         def stop_start(t, rnd):
             rc = t.stop()
