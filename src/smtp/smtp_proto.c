@@ -286,20 +286,28 @@ static void
 ehlo_reply(struct smtp_proto *p)
 {
 	struct buf *r = &p->out.reply;
+	size_t start = r->len;
+	int full = 0;
 
-	buf_printf(r, "250-%s\r\n", p->conf.hostname);
-	buf_printf(r, "250-PIPELINING\r\n");
-	buf_printf(
-	    r, "250-SIZE %llu\r\n", (unsigned long long)p->conf.size_limit);
-	buf_printf(r, "250-8BITMIME\r\n");
-	buf_printf(r, "250-SMTPUTF8\r\n");
-	buf_printf(r, "250-ENHANCEDSTATUSCODES\r\n");
-	buf_printf(r, "250-CHUNKING\r\n");
-	buf_printf(r, "250-DSN\r\n");
+	full |= buf_printf(r, "250-%s\r\n", p->conf.hostname) < 0;
+	full |= buf_printf(r, "250-PIPELINING\r\n") < 0;
+	full |= buf_printf(r, "250-SIZE %llu\r\n",
+	            (unsigned long long)p->conf.size_limit) < 0;
+	full |= buf_printf(r, "250-8BITMIME\r\n") < 0;
+	full |= buf_printf(r, "250-SMTPUTF8\r\n") < 0;
+	full |= buf_printf(r, "250-ENHANCEDSTATUSCODES\r\n") < 0;
+	full |= buf_printf(r, "250-CHUNKING\r\n") < 0;
+	full |= buf_printf(r, "250-DSN\r\n") < 0;
 	if (p->conf.vrfy != SMTP_VRFY_DISABLED)
-		buf_printf(r, "250-VRFY\r\n");
-	if (buf_printf(r, "250 HELP\r\n") < 0)
+		full |= buf_printf(r, "250-VRFY\r\n") < 0;
+	full |= buf_printf(r, "250 HELP\r\n") < 0;
+	if (full) {
+		/* The client does not read its replies (see vreply): give up
+		 * on it, and never leave part of a reply behind. */
+		r->len = start;
 		close_session(p);
+		return;
+	}
 	p->cur_counted = 1;
 	p->cnt_ok[p->cur_verb]++;
 }
