@@ -4,10 +4,11 @@
  *
  * Input:
  *   0      bit 0: lenient line endings; bit 1: accept text glued to DATA;
- *          bits 2-3: VRFY mode; bits 4-6: greeting (0-3 220, 4 busy,
- *          5 554, 6 no-mail, 7 shutdown); bit 7: verified client name and
- *          custom greeting text
- *   1      size limit (index into size_limits)
+ *          bits 2-3: VRFY mode; bits 4-6: greeting (index into greets);
+ *          bit 7: verified client name and custom greeting text
+ *   1      bits 0-2: size limit (index into size_limits); bit 3: the
+ *          client reads no replies (they pile up until the machine gives
+ *          up on it)
  *   2      recipient limit (0: 1000)
  *   3      error limit (0: 10)
  *   4      command line limit (index into line_limits)
@@ -47,6 +48,9 @@ static const uint64_t size_limits[8] = {
 static const size_t line_limits[8] = {2048, 512, 16, 64, 1000, 4096, 65536, 8};
 static const uint64_t text_limits[8] = {
     1000, 78, 998, 10, 1001, 2000, 64, 1u << 20};
+static const enum smtp_greet greets[8] = {SMTP_GREET_OK, SMTP_GREET_OK,
+    SMTP_GREET_BUSY, SMTP_GREET_REJECT, SMTP_GREET_NOMAIL, SMTP_GREET_SHUTDOWN,
+    SMTP_GREET_TEMPFAIL, SMTP_GREET_OK};
 
 struct sess {
 	struct smtp_proto *p;
@@ -54,14 +58,18 @@ struct sess {
 	struct smtp_proto_conf conf;
 	struct fuzz_ctl feed_ctl, ans_ctl;
 
-	int closed;     /* out->close seen */
-	int eof_called; /* we closed it from outside */
-	int last_code;  /* of the last reply line */
-	int nlines;     /* reply lines seen */
-	int cont;       /* the last line was "NNN-" */
-	int cont_code;  /* its code */
-	int cont_plain; /* a multi-line EHLO reply (no enhanced codes) */
-	int saw_354;    /* a 354 went out since the flag was cleared */
+	int closed;       /* out->close seen */
+	int eof_called;   /* we closed it from outside */
+	int shutdown;     /* smtp_proto_shutdown was called */
+	int slow;         /* the client reads no replies: never drain them */
+	size_t reply_off; /* replies checked so far (slow client) */
+	int overflow;     /* the reply buffer was (nearly) full */
+	int last_code;    /* of the last reply line */
+	int nlines;       /* reply lines seen */
+	int cont;         /* the last line was "NNN-" */
+	int cont_code;    /* its code */
+	int cont_plain;   /* a multi-line EHLO reply (no enhanced codes) */
+	int saw_354;      /* a 354 went out since the flag was cleared */
 
 	int msg_open;   /* between a granted OPEN and COMMIT/abort */
 	int msg_data;   /* the open message came through DATA */
@@ -202,16 +210,29 @@ drain(struct sess *s)
 	size_t i, start;
 
 	if (s->closed)
-		FUZZ_CHECK(o->reply.len == 0 && o->body.len == 0,
+		FUZZ_CHECK(o->reply.len == s->reply_off && o->body.len == 0,
 		    "output after close");
-	for (start = 0, i = 0; i < o->reply.len; i++) {
+	for (start = i = s->reply_off; i < o->reply.len; i++) {
 		if (o->reply.data[i] != '\n')
 			continue;
 		check_reply_line(s, o->reply.data + start, i + 1 - start);
 		start = i + 1;
 	}
 	FUZZ_CHECK(start == o->reply.len, "partial reply line");
-	o->reply.len = 0;
+	/*
+	 * A full reply buffer makes the machine give up on the client,
+	 * silently.  Not only a client that reads nothing: one feed of
+	 * pipelined commands can produce more than the buffer holds (2000
+	 * "EHLO x" are 16 KB in, 300 KB out: smtp_proto_feed does not stop
+	 * for a full reply buffer as it does for a full body buffer).  Such
+	 * a close is not checked for its reply.
+	 */
+	if (o->reply.len + 1024 > o->reply.max)
+		s->overflow = 1;
+	if (s->slow)
+		s->reply_off = o->reply.len;
+	else
+		o->reply.len = 0;
 
 	if (o->body.len > 0) {
 		FUZZ_CHECK(s->msg_open, "%zu message octets, no message open",
@@ -235,11 +256,36 @@ drain(struct sess *s)
 	}
 	if (o->close && !s->closed) {
 		s->closed = 1;
+		/* The client is told why, unless it stopped reading. */
 		FUZZ_CHECK(!s->cont, "closed inside a multi-line reply");
-		if (!s->eof_called)
+		if (!s->eof_called && !s->overflow)
 			FUZZ_CHECK(s->last_code == 221 || s->last_code == 421 ||
 			        s->last_code == 521 || s->last_code == 552,
 			    "closed after a %d reply", s->last_code);
+	}
+}
+
+/* The glue learns of a timeout, a shutdown or the client's EOF. */
+static void
+event(struct sess *s, unsigned ev)
+{
+	int was_closed = s->closed;
+
+	if (ev == 0xff) {
+		smtp_proto_timeout(s->p);
+		drain(s);
+		FUZZ_CHECK(s->closed, "still open after a timeout");
+	} else if (ev == 0xfe) {
+		s->shutdown = 1;
+		smtp_proto_shutdown(s->p);
+		drain(s);
+		FUZZ_CHECK(s->closed || smtp_proto_request(s->p) != NULL,
+		    "still open after a shutdown");
+	} else if (ev == 0xfd) {
+		s->eof_called = !was_closed;
+		smtp_proto_eof(s->p);
+		drain(s);
+		FUZZ_CHECK(s->closed, "still open after EOF");
 	}
 }
 
@@ -386,7 +432,12 @@ answer(struct sess *s, const struct smtp_req *rq)
 		addr_format(rq->addr, addr, sizeof(addr));
 		switch (c % 4) {
 		case 0:
-			snprintf(a.text, sizeof(a.text), "<%s>", addr);
+			/* As lookup_vrfy, but ASCII only: the reply check is
+			 * about what the machine writes itself. */
+			if (rq->addr->utf8)
+				answer_text(&a, 0, NULL, "<address>");
+			else
+				snprintf(a.text, sizeof(a.text), "<%s>", addr);
 			break;
 		case 1:
 			answer_text(&a, 550, "5.1.1", "User unknown");
@@ -451,15 +502,7 @@ answer(struct sess *s, const struct smtp_req *rq)
 	}
 
 	/* The glue may learn of a timeout, shutdown or EOF meanwhile. */
-	if (ev == 0xff) {
-		smtp_proto_timeout(s->p);
-	} else if (ev == 0xfe) {
-		smtp_proto_shutdown(s->p);
-	} else if (ev == 0xfd) {
-		s->eof_called = 1;
-		smtp_proto_eof(s->p);
-	}
-	drain(s);
+	event(s, ev);
 
 	/* rq points into the machine: it is cleared by the answer. */
 	was_closed = s->closed;
@@ -546,7 +589,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s.out = smtp_proto_out(s.p);
 
 	greet = (flags >> 4) & 7;
-	how = greet < 4 ? SMTP_GREET_OK : (enum smtp_greet)(greet - 3);
+	how = greets[greet];
+	s.slow = (data[1] & 8) != 0;
 	smtp_proto_greet(s.p, how, flags & 0x80 ? "Go away" : NULL);
 	drain(&s);
 
@@ -557,6 +601,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			answer(&s, rq);
 			continue;
 		}
+		FUZZ_CHECK(!s.shutdown, "a shutdown did not close the session");
+		/* A DATA message ends in COMMIT or abort, never just stops. */
+		FUZZ_CHECK(
+		    !s.msg_open || !s.msg_data || smtp_proto_in_data(s.p),
+		    "DATA message neither committed nor aborted");
 		if (pos < avail) {
 			pos += feed(&s, in + pos, avail - pos);
 			continue;
@@ -565,13 +614,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		/* More octets arrive, or something happens. */
 		f = fuzz_ctl_byte(&s.feed_ctl);
-		if (f == 0xff) {
-			smtp_proto_timeout(s.p);
-		} else if (f == 0xfe) {
-			smtp_proto_shutdown(s.p);
-		} else if (f == 0xfd) {
-			s.eof_called = 1;
-			smtp_proto_eof(s.p);
+		if (f >= 0xfd) {
+			event(&s, f);
 		} else if (f == 0) {
 			avail = n;
 		} else {
@@ -579,19 +623,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			avail = pos + (k < n - pos ? k : n - pos);
 		}
-		drain(&s);
 	}
 
 	/* The client goes away (or lingers until a timeout). */
-	if (!s.closed) {
-		if (fuzz_ctl_byte(&s.feed_ctl) & 1) {
-			smtp_proto_timeout(s.p);
-		} else {
-			s.eof_called = 1;
-			smtp_proto_eof(s.p);
-		}
-		drain(&s);
-	}
+	if (!s.closed)
+		event(&s, fuzz_ctl_byte(&s.feed_ctl) & 1 ? 0xff : 0xfd);
 	FUZZ_CHECK(s.closed, "not closed after EOF or timeout");
 	/* Nothing more happens once closed. */
 	if (pos < n)

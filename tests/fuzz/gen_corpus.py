@@ -127,8 +127,10 @@ def session(packets, flags=0, size=0, rcpt=0, errors=0, line=0, text=0,
 
 LENIENT, UNSYNC_OK = 1, 2
 VRFY_VERIFY, VRFY_DISABLED = 1 << 2, 2 << 2
-GREET_BUSY, GREET_REJECT, GREET_NOMAIL, GREET_SHUTDOWN = 4 << 4, 5 << 4, 6 << 4, 7 << 4
+GREET_BUSY, GREET_REJECT, GREET_NOMAIL = 2 << 4, 3 << 4, 4 << 4
+GREET_SHUTDOWN, GREET_TEMPFAIL = 5 << 4, 6 << 4
 NAMED = 0x80
+SLOW_READER = 8  # in the size byte
 
 MSG = ("From: Alice <alice@example.net>\r\nTo: Bob <bob@example.org>\r\n"
        "Subject: test\r\nMessage-ID: <1@example.net>\r\n\r\n"
@@ -237,6 +239,10 @@ def gen_session(corpus):
     s["greet-nomail"] = session(["EHLO x\r\n", "QUIT\r\n"], flags=GREET_NOMAIL)
     s["greet-busy"] = session(["EHLO x\r\n"], flags=GREET_BUSY)
     s["greet-shutdown"] = session(["EHLO x\r\n"], flags=GREET_SHUTDOWN)
+    s["greet-tempfail"] = session(["EHLO x\r\n"], flags=GREET_TEMPFAIL)
+    s["ehlo-burst"] = session(["EHLO x\r\n" * 2000], split=False)
+    s["slow-reader"] = session(["EHLO x\r\n" * 1800 + "QUIT\r\n"], size=SLOW_READER, split=False)
+    s["bdat-absurd"] = session([HELLO, TXN, "BDAT 200000000\r\n", "QUIT\r\n"], size=2)
     s["byte-by-byte"] = session([HELLO + TXN + "DATA\r\n"], feed=b"\x01" * 120, flags=UNSYNC_OK,
                                 split=False)
     # The glue says no: to MAIL, to a RCPT, to OPEN, to COMMIT.
