@@ -100,6 +100,11 @@ max_sessions = $(( W3_N + 2000 > 12000 ? W3_N + 2000 : 12000 ))
 max_sessions_per_client = $(( W3_N + 2000 > 12000 ? W3_N + 2000 : 12000 ))
 message_size_limit = 50m
 EOF
+# measure a private copy: a rebuild of the tree during the run must not
+# change the binary between workloads (ternd re-executes /proc/self/exe)
+cp "$TERND" "$T/ternd.new" && mv -f "$T/ternd.new" "$T/ternd"
+TERND_SRC=$TERND
+TERND="$T/ternd"
 "$TERND" -t -f "$T/tern.conf" || die "ternd rejects $T/tern.conf"
 q() { printf '%q' "$1"; }
 CUSTOM_START="$(q "$TERND") -f $(q "$T/tern.conf")"
@@ -118,8 +123,15 @@ ulimit -n "$(ulimit -Hn)"
 OUT="$BENCH_WORK/results/$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$OUT"
 cp "$T/tern.conf" "$T/vmailbox" "$OUT/"
-{ "$H" versions; echo "tern binary $TERND"
-  echo "tern commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo NA)"
+src_state() {   # commit of the tree, and whether src/ differs from it
+  local c
+  c=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null) || { echo NA; return; }
+  git -C "$ROOT" diff --quiet HEAD -- src meson.build meson_options.txt 2>/dev/null || c="$c+uncommitted"
+  echo "$c"
+}
+{ "$H" versions; echo "tern binary $TERND_SRC (copied to $TERND)"
+  echo "tern binary_mtime $(date -r "$TERND_SRC" +%Y-%m-%dT%H:%M:%S)"
+  echo "tern commit $(src_state)"
   echo "machine loadavg_at_start $(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)"; } > "$OUT/machine.txt" 2>/dev/null
 log "results -> $OUT"
 
