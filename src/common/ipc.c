@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -26,6 +25,9 @@ struct out {
 
 struct ipc {
 	uv_poll_t poll;
+	uv_prepare_t flush; /* sends what was queued, before the loop blocks */
+	int handles;        /* still open; freed when both are closed */
+	int flush_armed;
 	int fd;
 	size_t max_msg;
 	ipc_msg_cb on_msg;
@@ -80,6 +82,9 @@ ipc_new(uv_loop_t *loop, int fd, size_t max_msg, ipc_msg_cb on_msg,
 	if (uv_poll_init(loop, &ipc->poll, fd) != 0)
 		panic("ipc: uv_poll_init failed");
 	ipc->poll.data = ipc;
+	uv_prepare_init(loop, &ipc->flush);
+	ipc->flush.data = ipc;
+	ipc->handles = 2;
 	update_events(ipc);
 	return ipc;
 }
@@ -118,6 +123,8 @@ poll_closed(uv_handle_t *h)
 	struct out *o, *next;
 	size_t i;
 
+	if (--ipc->handles > 0)
+		return;
 	for (o = ipc->out_head; o; o = next) {
 		next = o->next;
 		free_out(o);
@@ -137,6 +144,7 @@ ipc_close(struct ipc *ipc)
 	ipc->closed = 1;
 	uv_poll_stop(&ipc->poll);
 	uv_close((uv_handle_t *)&ipc->poll, poll_closed);
+	uv_close((uv_handle_t *)&ipc->flush, poll_closed);
 }
 
 /* The peer broke the channel: tell the owner, then close. */
@@ -152,36 +160,71 @@ fail(struct ipc *ipc, const char *why)
 	ipc_close(ipc);
 }
 
-/* Send as much as the socket takes; -1 on a broken channel. */
+static int write_some(struct ipc *ipc);
+
+static void
+flush_cb(uv_prepare_t *h)
+{
+	struct ipc *ipc = h->data;
+
+	ipc->flush_armed = 0;
+	uv_prepare_stop(h);
+	if (ipc->closed)
+		return;
+	if (write_some(ipc) < 0) {
+		fail(ipc, NULL);
+		return;
+	}
+	update_events(ipc);
+}
+
+/*
+ * Send as much as the socket takes, many messages per call; -1 on a
+ * broken channel.  Descriptors go with the first octet of the call: the
+ * receiver queues them and hands each to its message in order, so one
+ * that arrives early simply waits.
+ */
 static int
 write_some(struct ipc *ipc)
 {
+	enum { MAX_IOV = 64, MAX_FD = 16 };
+
 	while (ipc->out_head) {
-		struct out *o = ipc->out_head;
-		struct msghdr mh;
-		struct iovec iov;
+		struct iovec iov[MAX_IOV];
+		struct out *fdo[MAX_FD], *o;
 		union {
-			char buf[CMSG_SPACE(sizeof(int))];
+			char buf[CMSG_SPACE(sizeof(int) * MAX_FD)];
 			struct cmsghdr align;
 		} cm;
+		struct msghdr mh;
+		size_t niov = 0, nfd = 0, k;
 		ssize_t n;
 
 		memset(&mh, 0, sizeof(mh));
-		iov.iov_base = o->data + o->off;
-		iov.iov_len = o->len - o->off;
-		mh.msg_iov = &iov;
-		mh.msg_iovlen = 1;
-		if (o->fd >= 0 && o->off == 0) {
+		for (o = ipc->out_head; o && niov < MAX_IOV; o = o->next) {
+			if (o->fd >= 0 && o->off == 0) {
+				if (nfd == MAX_FD)
+					break;
+				fdo[nfd++] = o;
+			}
+			iov[niov].iov_base = o->data + o->off;
+			iov[niov++].iov_len = o->len - o->off;
+		}
+		mh.msg_iov = iov;
+		mh.msg_iovlen = niov;
+		if (nfd > 0) {
 			struct cmsghdr *c;
 
 			memset(&cm, 0, sizeof(cm));
 			mh.msg_control = cm.buf;
-			mh.msg_controllen = sizeof(cm.buf);
+			mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfd);
 			c = CMSG_FIRSTHDR(&mh);
 			c->cmsg_level = SOL_SOCKET;
 			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int));
-			memcpy(CMSG_DATA(c), &o->fd, sizeof(int));
+			c->cmsg_len = CMSG_LEN(sizeof(int) * nfd);
+			for (k = 0; k < nfd; k++)
+				memcpy(CMSG_DATA(c) + k * sizeof(int),
+				    &fdo[k]->fd, sizeof(int));
 		}
 		n = sendmsg(ipc->fd, &mh, MSG_NOSIGNAL);
 		if (n < 0) {
@@ -191,13 +234,18 @@ write_some(struct ipc *ipc)
 				return 0;
 			return -1;
 		}
-		if (o->fd >= 0) {
-			close(o->fd); /* the peer has its own copy now */
-			o->fd = -1;
+		for (k = 0; k < nfd; k++) {
+			close(fdo[k]->fd); /* the peer has its own copy now */
+			fdo[k]->fd = -1;
 		}
-		o->off += (size_t)n;
 		ipc->out_bytes -= (size_t)n;
-		if (o->off == o->len) {
+		while (n > 0) {
+			o = ipc->out_head;
+			if ((size_t)n < o->len - o->off) {
+				o->off += (size_t)n;
+				break;
+			}
+			n -= (ssize_t)(o->len - o->off);
 			ipc->out_head = o->next;
 			if (ipc->out_head == NULL)
 				ipc->out_tail = &ipc->out_head;
@@ -249,32 +297,12 @@ ipc_send(struct ipc *ipc, uint16_t type, uint32_t id, const void *data,
 	*ipc->out_tail = o;
 	ipc->out_tail = &o->next;
 	ipc->out_bytes += o->len;
-	/* Try at once: most messages leave without a trip through poll. */
-	if (!ipc->dispatching && write_some(ipc) < 0) {
-		fail(ipc, NULL);
-		return;
+	/* Everything queued until the loop would block leaves together:
+	 * one system call for many messages under load. */
+	if (!ipc->dispatching && !ipc->flush_armed) {
+		ipc->flush_armed = 1;
+		uv_prepare_start(&ipc->flush, flush_cb);
 	}
-	update_events(ipc);
-}
-
-int
-ipc_flush(struct ipc *ipc)
-{
-	int fl = fcntl(ipc->fd, F_GETFL);
-
-	if (ipc->closed)
-		return -1;
-	while (ipc->out_head) {
-		struct pollfd pfd = {ipc->fd, POLLOUT, 0};
-
-		if (poll(&pfd, 1, 5000) <= 0)
-			return -1;
-		if (write_some(ipc) < 0)
-			return -1;
-	}
-	(void)fl;
-	update_events(ipc);
-	return 0;
 }
 
 static uint32_t

@@ -54,11 +54,6 @@ void ipc_close(struct ipc *ipc);
 size_t ipc_pending(const struct ipc *ipc);
 void *ipc_arg(const struct ipc *ipc);
 void ipc_set_arg(struct ipc *ipc, void *arg);
-/*
- * Block until everything queued is sent (or an error); for processes
- * about to exit.  Returns 0 or -1.
- */
-int ipc_flush(struct ipc *ipc);
 
 /* Make a connected pair of stream sockets (close-on-exec, nonblocking). */
 int ipc_socketpair(int sv[2]);
