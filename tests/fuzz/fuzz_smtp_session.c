@@ -37,6 +37,7 @@
 #include "../../src/common/xmem.h"
 #include "../../src/smtp/addr.h"
 #include "../../src/smtp/smtp_proto.h"
+#include "fuzz_ref.h"
 #include "fuzz_util.h"
 
 #define HOST "mx.example.org"
@@ -70,6 +71,11 @@ struct sess {
 	int cont_code;    /* its code */
 	int cont_plain;   /* a multi-line EHLO reply (no enhanced codes) */
 	int saw_354;      /* a 354 went out since the flag was cleared */
+
+	const char *in; /* what the client sends */
+	size_t n;
+	size_t pos;      /* octets of it consumed */
+	size_t open_pos; /* where the text of the open message starts */
 
 	int msg_open;   /* between a granted OPEN and COMMIT/abort */
 	int msg_data;   /* the open message came through DATA */
@@ -289,6 +295,86 @@ event(struct sess *s, unsigned ev)
 	}
 }
 
+/*
+ * A command line the machine takes as "BDAT size [LAST]": l[0..len) is
+ * the line with its LF, as command_line sees it.
+ */
+static int
+bdat_line(
+    const struct sess *s, const char *l, size_t len, uint64_t *size, int *last)
+{
+	struct smtp_cmd c;
+
+	if (len > s->conf.line_limit)
+		return 0;
+	len--;
+	if (len > 0 && l[len - 1] == '\r')
+		len--;
+	if (memchr(l, '\r', len) != NULL || memchr(l, '\0', len) != NULL)
+		return 0;
+	smtp_cmd_parse(l, len, &c);
+	return c.verb == SMTP_V_BDAT &&
+	    smtp_parse_bdat(c.arg, c.arglen, size, last) == 0;
+}
+
+/*
+ * A BDAT message is its chunks, in order, whatever other commands come
+ * between them, and the COMMIT comes right after the LAST chunk.
+ */
+static void
+check_bdat_framing(const struct sess *s, const char *m, size_t mlen)
+{
+	const char *in = s->in, *lf;
+	size_t ls = s->open_pos - 1, q, off = 0;
+	uint64_t size;
+	int last;
+
+	/* The line that opened the message ends just before open_pos. */
+	while (ls > 0 && in[ls - 1] != '\n')
+		ls--;
+	if (!bdat_line(s, in + ls, s->open_pos - ls, &size, &last))
+		return; /* a chunk glued to it: that line starts elsewhere */
+	q = s->open_pos;
+	for (;;) {
+		FUZZ_CHECK(size <= s->n - q && size <= mlen - off &&
+		        memcmp(m + off, in + q, (size_t)size) == 0,
+		    "BDAT chunk of %llu at %zu is not what was committed",
+		    (unsigned long long)size, q);
+		off += (size_t)size;
+		q += (size_t)size;
+		if (last)
+			break;
+		do {
+			lf = memchr(in + q, '\n', s->n - q);
+			FUZZ_CHECK(lf != NULL, "COMMIT without BDAT LAST");
+			ls = q;
+			q = (size_t)(lf - in) + 1;
+		} while (!bdat_line(s, in + ls, q - ls, &size, &last));
+	}
+	FUZZ_CHECK(
+	    off == mlen, "committed %zu octets, chunks hold %zu", mlen, off);
+	FUZZ_CHECK(
+	    q == s->pos, "COMMIT at %zu, LAST chunk ends at %zu", s->pos, q);
+}
+
+/* DATA text is what the reference reader makes of the input. */
+static void
+check_data_text(const struct sess *s, const char *m, size_t mlen)
+{
+	struct ref r;
+
+	ref_data(
+	    s->in + s->open_pos, s->n - s->open_pos, s->conf.strict_eol, &r);
+	FUZZ_CHECK(r.st == SMTP_DATA_END, "COMMIT, but the text has no end");
+	FUZZ_CHECK(s->open_pos + r.used == s->pos,
+	    "COMMIT at %zu, the text ends at %zu", s->pos,
+	    s->open_pos + r.used);
+	FUZZ_CHECK(r.outlen == mlen && memcmp(r.out, m, mlen) == 0,
+	    "committed text (%zu octets) differs from the reference (%zu)",
+	    mlen, r.outlen);
+	free(r.out);
+}
+
 /* The message the machine asks to commit. */
 static void
 check_message(struct sess *s, const struct smtp_req *rq)
@@ -330,6 +416,10 @@ check_message(struct sess *s, const struct smtp_req *rq)
 		FUZZ_CHECK(
 		    n == 0 || (n >= 2 && m[n - 2] == '\r' && m[n - 1] == '\n'),
 		    "DATA text not ended by CRLF");
+	if (s->msg_data)
+		check_data_text(s, m, n);
+	else
+		check_bdat_framing(s, m, n);
 }
 
 static void
@@ -451,6 +541,7 @@ answer(struct sess *s, const struct smtp_req *rq)
 		}
 		break;
 	case SMTP_REQ_OPEN:
+		s->open_pos = s->pos;
 		FUZZ_CHECK(
 		    was_closed || !s->msg_open, "OPEN while a message is open");
 		FUZZ_CHECK(was_closed || smtp_proto_txn(s->p)->nrcpt > 0,
@@ -556,7 +647,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const struct smtp_req *rq;
 	const char *in;
 	char stats[512];
-	size_t n, pos = 0, avail = 0, fl, al;
+	size_t n, avail = 0, fl, al;
 	unsigned flags, greet;
 	enum smtp_greet how;
 
@@ -580,6 +671,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	n = size - HDR - fl - al;
 	/* A private copy, so that reading past the end is caught. */
 	in = memcpy(xmalloc(n), data + HDR + fl + al, n);
+	s.in = in;
+	s.n = n;
 
 	memset(&client, 0, sizeof(client));
 	snprintf(client.addr, sizeof(client.addr), "192.0.2.1");
@@ -606,11 +699,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(
 		    !s.msg_open || !s.msg_data || smtp_proto_in_data(s.p),
 		    "DATA message neither committed nor aborted");
-		if (pos < avail) {
-			pos += feed(&s, in + pos, avail - pos);
+		if (s.pos < avail) {
+			s.pos += feed(&s, in + s.pos, avail - s.pos);
 			continue;
 		}
-		if (pos == n)
+		if (s.pos == n)
 			break;
 		/* More octets arrive, or something happens. */
 		f = fuzz_ctl_byte(&s.feed_ctl);
@@ -621,7 +714,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else {
 			size_t k = f < 0x80 ? f : (size_t)(f - 0x7f) * 64;
 
-			avail = pos + (k < n - pos ? k : n - pos);
+			avail = s.pos + (k < n - s.pos ? k : n - s.pos);
 		}
 	}
 
@@ -630,8 +723,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		event(&s, fuzz_ctl_byte(&s.feed_ctl) & 1 ? 0xff : 0xfd);
 	FUZZ_CHECK(s.closed, "not closed after EOF or timeout");
 	/* Nothing more happens once closed. */
-	if (pos < n)
-		feed(&s, in + pos, n - pos);
+	if (s.pos < n)
+		feed(&s, in + s.pos, n - s.pos);
 	smtp_proto_timeout(s.p);
 	smtp_proto_shutdown(s.p);
 	if ((rq = smtp_proto_request(s.p)) != NULL)

@@ -167,6 +167,9 @@ def gen_session(corpus):
     s["bdat-pipelined"] = session([
         HELLO + TXN + "BDAT 5\r\nHelloBDAT 7\r\n, world" + "BDAT 2 LAST\r\n\r\n" + "QUIT\r\n"],
         split=False)
+    s["bdat-single-last"] = session([HELLO, TXN, "BDAT 12 LAST\r\nHello world!", "QUIT\r\n"])
+    s["bdat-noop-between"] = session([HELLO, TXN, "BDAT 3\r\nabc", "NOOP\r\n",
+                                      "BDAT 3 LAST\r\ndef", "QUIT\r\n"])
     s["bdat-zero-last"] = session([HELLO, TXN, "BDAT 0 LAST\r\n", "QUIT\r\n"])
     s["bdat-zero"] = session([HELLO, TXN, "BDAT 0\r\n", "BDAT 3 LAST\r\nabc", "QUIT\r\n"])
     s["bdat-no-mail"] = session([HELLO, "BDAT 5\r\n12345", "BDAT 1 LAST\r\nx", "QUIT\r\n"])
