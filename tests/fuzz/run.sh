@@ -107,8 +107,10 @@ while read -r t maxlen dict quiet; do
 	    "$log")
 	echo "fuzz: $t: FAILED (exit $rc) after ${runs:-?} runs: ${what:-see $log}" >&2
 	echo "fuzz: $t: input: ${artifact:-none saved} (log: $log)" >&2
+	# The report without libFuzzer's and libc's own frames.
 	grep -a -E '^ *#[0-9]+ 0x|invariant failed|runtime error|SUMMARY' "$log" |
-	    head -n 20 | sed 's/^/    /' >&2
+	    grep -v -E 'fuzzer::|__sanitizer_print_stack_trace|libc\.so|/csu/|/nptl/|/signal/|/stdlib/' |
+	    head -n 16 | sed 's/^/    /' >&2
 	if [ -n "$artifact" ]; then
 		echo "fuzz: $t: reproduce: $exe $artifact" >&2
 	fi
