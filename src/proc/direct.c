@@ -266,9 +266,17 @@ d_deliver(void *ctx, const struct local_req *req, local_cb cb, void *arg)
 	local_deliver(d->la, req, cb, arg);
 }
 
+static int
+d_ready(void *ctx)
+{
+	(void)ctx;
+	return 1;
+}
+
 static const struct sched_services_ops sched_ops = {
     .resolve = d_resolve,
     .deliver = d_deliver,
+    .ready = d_ready,
 };
 
 void

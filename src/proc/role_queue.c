@@ -329,7 +329,8 @@ peer(struct child *ch, enum proc_role role, uint32_t index, int fd)
 
 	if (role == ROLE_LOOKUP || role == ROLE_LOCAL) {
 		svc_ipc_set_peer(st->svc, role, fd);
-		/* Deliveries that failed while it was away may go now. */
+		/* What waited for it may go now. */
+		sched_kick(st->sched);
 		return;
 	}
 	if (role != ROLE_SMTP) {

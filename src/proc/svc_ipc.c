@@ -558,9 +558,18 @@ q_deliver(void *ctx, const struct local_req *req, local_cb cb, void *arg)
 	buf_free(&b);
 }
 
+static int
+q_ready(void *ctx)
+{
+	struct svc_ipc *sv = ctx;
+
+	return sv->peer[ROLE_LOOKUP] != NULL && sv->peer[ROLE_LOCAL] != NULL;
+}
+
 static const struct sched_services_ops sched_ops = {
     .resolve = q_resolve,
     .deliver = q_deliver,
+    .ready = q_ready,
 };
 
 void

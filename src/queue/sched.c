@@ -241,6 +241,10 @@ kick(void *arg)
 	struct sched *s = arg;
 	struct queue_item *it;
 
+	/* Nothing is claimed while nobody could resolve or deliver it: it
+	 * would only be deferred. */
+	if (!s->svc.ops->ready(s->svc.ctx))
+		return;
 	while (!s->stopped && s->active < s->params.concurrency) {
 		struct job *j = s->pending;
 
@@ -301,6 +305,12 @@ void
 sched_set_params(struct sched *s, const struct sched_params *params)
 {
 	s->params = *params;
+	kick(s);
+}
+
+void
+sched_kick(struct sched *s)
+{
 	kick(s);
 }
 

@@ -36,6 +36,8 @@ struct sched_services_ops {
 	/* req->src_fd is borrowed for the duration of the call. */
 	void (*deliver)(
 	    void *ctx, const struct local_req *req, local_cb cb, void *arg);
+	/* Can requests be answered now (are the processes there)? */
+	int (*ready)(void *ctx);
 };
 
 struct sched_services {
@@ -57,6 +59,9 @@ struct sched *sched_new(struct queue *q, const struct sched_services *svc,
 void sched_free(struct sched *s);
 /* New parameters (SIGHUP). */
 void sched_set_params(struct sched *s, const struct sched_params *params);
+/* Start what is due, if the services are ready (e.g. once a process
+ * the scheduler depends on is back). */
+void sched_kick(struct sched *s);
 /* Stop starting deliveries; those running finish. */
 void sched_stop(struct sched *s);
 /* Deliveries running. */

@@ -226,10 +226,6 @@ class RestartTest(TerndTestCase):
                 m, b"Subject: crash %d\r\n\r\nbody %d\r\n" % (i, i),
                 "s@example.org", "crash@localhost", qid=qids[i])
 
-    # Known bug: at start the queue process resolves recovered messages
-    # before the lookup process answers; they are deferred ("lookup
-    # service unavailable") for minimal_backoff_time.
-    @unittest.expectedFailure
     def test_recovered_mail_delivered_promptly(self):
         # A message queued but not delivered when everything died: after
         # the restart it goes out at once, not after a retry delay.
