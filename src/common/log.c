@@ -13,11 +13,13 @@ static char log_role[32] = "ternd";
 static char log_ident[48] = "tern/ternd";
 static int log_syslog;
 static int log_verbose;
+static long log_pid; /* set by log_init: a process's id does not change */
 
 void
 log_init(const char *role, int use_syslog, int verbose)
 {
 	log_verbose = verbose;
+	log_pid = (long)getpid();
 	if (log_syslog)
 		closelog();
 	log_syslog = use_syslog;
@@ -57,7 +59,7 @@ vlog(int pri, const char *fmt, va_list ap, const char *suffix)
 		localtime_r(&tv.tv_sec, &tm);
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 		fprintf(stderr, "%s.%03ld %s[%ld]: %s%s%s\n", ts,
-		    (long)(tv.tv_usec / 1000), log_ident, (long)getpid(), msg,
+		    (long)(tv.tv_usec / 1000), log_ident, log_pid, msg,
 		    suffix ? ": " : "", suffix ? suffix : "");
 	}
 	errno = saved;

@@ -484,7 +484,8 @@ msg_allowed(enum proc_role self, enum proc_role from, uint16_t type)
 			return type == MSG_ADMIT_ANS || type == MSG_LOOKUP_ANS;
 		return from == ROLE_QUEUE &&
 		    (type == MSG_ROOM_ANS || type == MSG_OPEN_ANS ||
-		        type == MSG_COMMIT_ANS || type == MSG_QUEUED_ANS);
+		        type == MSG_COMMIT_ANS || type == MSG_QUEUED_ANS ||
+		        type == MSG_SPACE);
 	case ROLE_QUEUE:
 		if (from == ROLE_SMTP)
 			return type == MSG_ROOM || type == MSG_OPEN ||
@@ -556,6 +557,7 @@ msg_check(enum proc_role self, enum proc_role from, uint16_t type,
 		return msg_dec_resolve_ans(p, n, &u.dest);
 	case MSG_ROOM:
 	case MSG_QUEUED_ANS:
+	case MSG_SPACE:
 		return msg_dec_u64(p, n, &v64);
 	case MSG_ROOM_ANS:
 	case MSG_COMMIT_ANS:

@@ -74,6 +74,7 @@ enum msg_type {
 	MSG_OPEN_ANS, /* fd when ok */
 	MSG_COMMIT_ANS,
 	MSG_QUEUED_ANS,
+	MSG_SPACE, /* unasked, every second: u64 queue_room() */
 	/* queue -> local */
 	MSG_DELIVER = 70, /* fd: the queue file, read-only */
 	/* local -> queue */

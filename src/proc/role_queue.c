@@ -45,6 +45,7 @@ struct q_state {
 	struct svc_ipc *svc;
 	struct q_peer *peers;
 	uv_timer_t stop_timer;
+	uv_timer_t space_timer;
 	uint64_t stop_started;
 };
 
@@ -275,6 +276,32 @@ out:
 	}
 }
 
+#define SPACE_REPORT_MS 1000
+
+/* Tell an smtp process how much room there is (it answers MAIL with it). */
+static void
+send_space(struct q_state *st, struct q_peer *p)
+{
+	struct buf b;
+
+	if (p->ipc == NULL)
+		return;
+	buf_init(&b, 16);
+	msg_enc_u64(&b, queue_room(st->q));
+	ipc_send(p->ipc, MSG_SPACE, 0, b.data, b.len, -1);
+	buf_free(&b);
+}
+
+static void
+space_due(uv_timer_t *t)
+{
+	struct q_state *st = t->data;
+	struct q_peer *p;
+
+	for (p = st->peers; p; p = p->next)
+		send_space(st, p);
+}
+
 static int
 start(struct child *ch, const struct conf *c)
 {
@@ -300,6 +327,10 @@ start(struct child *ch, const struct conf *c)
 	st->sched = sched_new(st->q, &svc, &sp);
 	uv_timer_init(child_loop(ch), &st->stop_timer);
 	st->stop_timer.data = st;
+	uv_timer_init(child_loop(ch), &st->space_timer);
+	st->space_timer.data = st;
+	uv_timer_start(
+	    &st->space_timer, space_due, SPACE_REPORT_MS, SPACE_REPORT_MS);
 	child_set_data(ch, st);
 	if (queue_recover(st->q) < 0) {
 		log_warnx("queue: recovery failed");
@@ -344,6 +375,7 @@ peer(struct child *ch, enum proc_role role, uint32_t index, int fd)
 	    child_loop(ch), fd, PAYLOAD_MAX, on_request, peer_closed, p);
 	p->next = st->peers;
 	st->peers = p;
+	send_space(st, p);
 	(void)index;
 }
 
@@ -384,6 +416,7 @@ stop(struct child *ch)
 	struct q_state *st = child_data(ch);
 
 	sched_stop(st->sched);
+	uv_timer_stop(&st->space_timer);
 	st->stop_started = uv_now(child_loop(ch));
 	uv_timer_start(&st->stop_timer, stop_poll, 0, 20);
 }

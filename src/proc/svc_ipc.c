@@ -37,6 +37,8 @@ struct svc_ipc {
 	struct pending *b[BUCKETS];
 	uint32_t next_id;
 	unsigned outstanding;
+	uint64_t room; /* the queue's queue_room(), 0 until it says */
+	int room_known;
 };
 
 /* Answer a request as if its peer had said "not now". */
@@ -192,6 +194,16 @@ on_answer(void *arg, struct ipc *ipc, struct ipc_msg *m)
 	uint8_t v8;
 	int bad = 0;
 
+	if (role == ROLE_QUEUE && m->type == MSG_SPACE && m->fd < 0 &&
+	    msg_allowed(sv->self, role, m->type)) {
+		if (msg_dec_u64(m->data, m->len, &v64) < 0) {
+			reject(sv, ipc, role, "space report");
+			return;
+		}
+		sv->room = v64;
+		sv->room_known = 1;
+		return;
+	}
 	if (role == ROLE_COUNT || !msg_allowed(sv->self, role, m->type) ||
 	    (p = take(sv, m->id)) == NULL) {
 		if (m->fd >= 0)
@@ -311,6 +323,8 @@ svc_ipc_set_peer(struct svc_ipc *sv, enum proc_role role, int fd)
 		sv->peer[role] = NULL;
 		fail_role(sv, role);
 	}
+	if (role == ROLE_QUEUE)
+		sv->room_known = 0; /* until the new queue process says */
 	sv->peer[role] =
 	    ipc_new(sv->loop, fd, PAYLOAD_MAX, on_answer, peer_closed, sv);
 }
@@ -423,6 +437,15 @@ s_room(void *ctx, uint64_t size, svc_status_cb cb, void *arg)
 	struct svc_ipc *sv = ctx;
 	struct pending t = {.arg = arg};
 	struct buf b;
+
+	/* The queue reports its room every second: no need to ask. */
+	if (sv->peer[ROLE_QUEUE] != NULL && sv->room_known) {
+		cb(arg,
+		    sv->room > 0 && (sv->room == UINT64_MAX || size < sv->room)
+		        ? 0
+		        : -1);
+		return;
+	}
 
 	t.cb.status = cb;
 	buf_init(&b, PAYLOAD_MAX);

@@ -40,6 +40,7 @@ struct env_rcpt {
 	enum env_rcpt_state state;
 	uint32_t attempts;
 	int64_t next_try; /* unix seconds; 0 = now */
+	int unsaved;      /* state not yet in a status record (memory only) */
 };
 
 struct envelope {

@@ -501,16 +501,25 @@ queue_msg_abort(struct queue_msg *m)
 	free(m);
 }
 
-int
-queue_has_room(struct queue *q, uint64_t size)
+uint64_t
+queue_room(struct queue *q)
 {
 	uint64_t free_bytes;
 
 	if (q->store->ops->free_space(q->store->ctx, &free_bytes) < 0)
-		return 1; /* unknown: let the write itself fail if it must */
+		return UINT64_MAX; /* unknown: let a write fail if it must */
 	if (free_bytes < q->params.minfree)
 		return 0;
-	return free_bytes - q->params.minfree >= size;
+	/* One octet more: "room for 0 octets" means above the reserve. */
+	return free_bytes - q->params.minfree + 1;
+}
+
+int
+queue_has_room(struct queue *q, uint64_t size)
+{
+	uint64_t room = queue_room(q);
+
+	return room > 0 && (room == UINT64_MAX || size < room);
 }
 
 size_t
@@ -558,24 +567,26 @@ mark(struct queue *q, struct queue_item *it, enum spool_status_type type,
 		log_warn("queue: %s: cannot record delivery status", it->id);
 }
 
+/*
+ * Outcomes are written as status records when the lease ends, and only if
+ * the message stays: most messages are removed then, and a record nobody
+ * reads again is a wasted write.  A crash before that delivers again
+ * (at least once, never zero times).
+ */
 void
 queue_rcpt_delivered(struct queue *q, struct queue_item *it, size_t i)
 {
-	char v[32];
-
+	(void)q;
 	it->env.rcpt[i].state = ENV_RCPT_DONE;
-	snprintf(v, sizeof(v), "%zu", i);
-	mark(q, it, SPOOL_ST_DELIVERED, v);
+	it->env.rcpt[i].unsaved = 1;
 }
 
 void
 queue_rcpt_failed(struct queue *q, struct queue_item *it, size_t i)
 {
-	char v[32];
-
+	(void)q;
 	it->env.rcpt[i].state = ENV_RCPT_FAILED;
-	snprintf(v, sizeof(v), "%zu", i);
-	mark(q, it, SPOOL_ST_FAILED, v);
+	it->env.rcpt[i].unsaved = 1;
 }
 
 void
@@ -583,13 +594,41 @@ queue_rcpt_deferred(
     struct queue *q, struct queue_item *it, size_t i, int64_t next_try)
 {
 	struct env_rcpt *r = &it->env.rcpt[i];
-	char v[80];
 
+	(void)q;
 	r->attempts++;
 	r->next_try = next_try;
-	snprintf(
-	    v, sizeof(v), "%zu %" PRId64 " %" PRIu32, i, next_try, r->attempts);
-	mark(q, it, SPOOL_ST_DEFERRED, v);
+	r->unsaved = 1;
+}
+
+static void
+save_outcomes(struct queue *q, struct queue_item *it)
+{
+	size_t i;
+
+	for (i = 0; i < it->env.nrcpt; i++) {
+		struct env_rcpt *r = &it->env.rcpt[i];
+		char v[80];
+
+		if (!r->unsaved)
+			continue;
+		r->unsaved = 0;
+		switch (r->state) {
+		case ENV_RCPT_DONE:
+			snprintf(v, sizeof(v), "%zu", i);
+			mark(q, it, SPOOL_ST_DELIVERED, v);
+			break;
+		case ENV_RCPT_FAILED:
+			snprintf(v, sizeof(v), "%zu", i);
+			mark(q, it, SPOOL_ST_FAILED, v);
+			break;
+		case ENV_RCPT_PENDING:
+			snprintf(v, sizeof(v), "%zu %" PRId64 " %" PRIu32, i,
+			    r->next_try, r->attempts);
+			mark(q, it, SPOOL_ST_DEFERRED, v);
+			break;
+		}
+	}
 }
 
 void
@@ -604,6 +643,7 @@ queue_release(struct queue *q, struct queue_item *it)
 		item_free(q, it);
 		return;
 	}
+	save_outcomes(q, it);
 	/* Recipients may have become final: rebuild the item's index. */
 	unindex_item(q, it);
 	index_item(q, it);

@@ -84,6 +84,12 @@ void queue_msg_commit(struct queue_msg *m, struct envelope *env,
 void queue_msg_abort(struct queue_msg *m);
 /* Is there room for a message of size octets (0: unknown)? */
 int queue_has_room(struct queue *q, uint64_t size);
+/*
+ * Room for new messages: 0 when the store is below its reserve, else one
+ * more than the octets that fit (UINT64_MAX: unknown).  A message of size
+ * octets fits when size < room.
+ */
+uint64_t queue_room(struct queue *q);
 /* Messages in the queue, and commits still in flight. */
 size_t queue_length(const struct queue *q);
 unsigned queue_commits_in_flight(const struct queue *q);

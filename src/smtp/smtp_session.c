@@ -505,9 +505,11 @@ pump(struct smtp_session *s, const char *in, size_t n)
 			uv_read_stop((uv_stream_t *)&s->tcp);
 		return;
 	}
-	/* Read more only when it can be consumed at once, and while the
-	 * client reads its replies. */
-	if (s->waiting || s->pend.len > 0 ||
+	/* Input that arrives while a service answers waits in pend; reading
+	 * stops only when that is full, or when the client does not read its
+	 * replies.  (Stopping and restarting for every request would cost
+	 * two epoll_ctl calls each time.) */
+	if (s->pend.len >= SMTP_READ_BUF ||
 	    (s->wbuf != NULL && out->reply.len > WRITE_BACKLOG_MAX)) {
 		if (s->reading) {
 			uv_read_stop((uv_stream_t *)&s->tcp);
