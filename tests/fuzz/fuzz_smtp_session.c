@@ -24,10 +24,15 @@
  *
  * Checked: the reply syntax (code, continuation, enhanced codes: none on
  * 3xx and on the 220/554 greetings, class-matching on the others), that
- * replies and logs are printable, that message octets appear only between
- * a granted OPEN and the COMMIT or abort and match the size in COMMIT, that
- * DATA text has canonical line ends, that feed uses no more than it got and
- * nothing while a request is pending or after close.
+ * replies and logs are printable, that a close follows a reply telling
+ * why (221, 421, 521, 552), that message octets appear only between a
+ * granted OPEN and the COMMIT or abort and match the size in COMMIT, that
+ * a committed DATA text is what fuzz_ref.h makes of the input and ends at
+ * its first CRLF "." CRLF, that a committed BDAT message is its chunks
+ * and ends with the LAST one, that a DATA message never just stays open,
+ * that feed uses no more than it got and nothing while a request is
+ * pending or after close, and that a timeout, EOF or shutdown (once the
+ * pending request is answered) closes the session.
  */
 #include <stdint.h>
 #include <stdlib.h>
