@@ -13,6 +13,9 @@
 /* Message octets are handed to the glue in pieces of at most this size. */
 #define BODY_CHUNK (64 * 1024)
 #define REPLY_MAX (256 * 1024)
+/* Input waits while this much reply text is unsent: a client that sends
+ * thousands of commands at once is answered in turn, not dropped. */
+#define REPLY_HIGH (32 * 1024)
 #define LOG_MAX (64 * 1024)
 
 enum state {
@@ -529,8 +532,9 @@ do_quit(struct smtp_proto *p)
 static void
 do_vrfy(struct smtp_proto *p, const struct smtp_cmd *c)
 {
-	size_t used;
+	size_t used, n;
 	enum addr_status st;
+	int utf8 = 0;
 
 	if (p->conf.vrfy == SMTP_VRFY_DISABLED) {
 		reply_err(p, 502, "5.5.1", "VRFY command is disabled");
@@ -546,15 +550,28 @@ do_vrfy(struct smtp_proto *p, const struct smtp_cmd *c)
 		    "message and attempt delivery");
 		return;
 	}
+	/* "VRFY address [SMTPUTF8]" (RFC 6531 3.7.4.2). */
+	n = c->arglen;
+	if (n > 9 && str_ncaseeq(c->arg + n - 9, " SMTPUTF8", 9)) {
+		utf8 = 1;
+		n -= 9;
+		while (n > 0 && c->arg[n - 1] == ' ')
+			n--;
+	}
 	if (c->arg[0] == '<') {
-		st = addr_parse_path(c->arg, c->arglen, &used, &p->pend_addr);
-		if (st == ADDR_OK && used != c->arglen)
+		st = addr_parse_path(c->arg, n, &used, &p->pend_addr);
+		if (st == ADDR_OK && used != n)
 			st = ADDR_BAD;
 	} else {
-		st = addr_parse_mailbox(c->arg, c->arglen, &p->pend_addr);
+		st = addr_parse_mailbox(c->arg, n, &p->pend_addr);
 	}
 	if (st != ADDR_OK || p->pend_addr.local[0] == '\0') {
 		reply_err(p, 501, "5.1.3", "Bad address syntax");
+		return;
+	}
+	if (p->pend_addr.utf8 && !utf8) {
+		reply_err(p, 553, "5.6.7",
+		    "Non-ASCII address requires the SMTPUTF8 parameter");
 		return;
 	}
 	memset(&p->pend_rp, 0, sizeof(p->pend_rp));
@@ -580,7 +597,7 @@ static const struct {
     {SMTP_V_RSET, "RSET"},
     {SMTP_V_NOOP, "NOOP"},
     {SMTP_V_QUIT, "QUIT"},
-    {SMTP_V_VRFY, "VRFY address"},
+    {SMTP_V_VRFY, "VRFY address [SMTPUTF8]"},
     {SMTP_V_HELP, "HELP [command | STATUS]"},
 };
 
@@ -866,7 +883,7 @@ smtp_proto_feed(struct smtp_proto *p, const char *in, size_t n)
 
 	p->out_full = 0;
 	while (used < n && p->req.type == SMTP_REQ_NONE && !p->out.close &&
-	    !p->out_full) {
+	    !p->out_full && p->out.reply.len < REPLY_HIGH) {
 		switch (p->st) {
 		case ST_DATA:
 			used += feed_data(p, in + used, n - used);

@@ -127,7 +127,11 @@ struct smtp_out *smtp_proto_out(struct smtp_proto *p);
 /* Send the greeting the glue decided on; text replaces the default. */
 void
 smtp_proto_greet(struct smtp_proto *p, enum smtp_greet how, const char *text);
-/* Consume input; returns octets used.  Stops at a request or close. */
+/*
+ * Consume input; returns octets used.  Stops at a request, at close, when
+ * out.body is full, or when out.reply holds more than a few dozen KiB
+ * (send it, then feed the rest).
+ */
 size_t smtp_proto_feed(struct smtp_proto *p, const char *in, size_t n);
 /* The pending request, or NULL. */
 const struct smtp_req *smtp_proto_request(const struct smtp_proto *p);

@@ -485,6 +485,13 @@ pump(struct smtp_session *s, const char *in, size_t n)
 		}
 		if (off >= len || out->close)
 			break;
+		/* A burst of pipelined commands: send what is answered
+		 * before reading on, or wait for the client to read it. */
+		if (out->reply.len > 0) {
+			flush_replies(s);
+			if (s->closing || s->wbuf != NULL)
+				break;
+		}
 	}
 	if (from_pend) {
 		buf_consume(&s->pend, off);
