@@ -25,6 +25,9 @@ enum maildir_status {
 	MAILDIR_OK,
 	MAILDIR_TEMPFAIL,
 	MAILDIR_PERMFAIL,
+	/* Not attempted: the delivery agent could not be asked (its
+	 * process is being restarted).  Never sent between processes. */
+	MAILDIR_NOT_TRIED,
 };
 
 struct maildir_delivery {

@@ -85,7 +85,7 @@ fail_pending(struct pending *p)
 		break;
 	case MSG_DELIVER_ANS:
 		memset(&md, 0, sizeof(md));
-		md.status = MAILDIR_TEMPFAIL;
+		md.status = MAILDIR_NOT_TRIED;
 		snprintf(md.dsn, sizeof(md.dsn), "4.3.0");
 		snprintf(md.error, sizeof(md.error),
 		    "local delivery agent unavailable");

@@ -67,14 +67,19 @@ log_outcome(const struct run *r, size_t i, const char *relay, const char *dsn,
 	    status, text);
 }
 
-/* A temporary failure: retry later, or fail if the message is too old. */
+/* A service was away: nothing was tried, so try again in a moment. */
+#define RETRY_SOON_MS 2000
+
+/*
+ * A temporary failure: retry later (after delay_ms, or a backoff that
+ * grows with the message's age when 0), or fail if the message is too old.
+ */
 static void
-defer(struct sched *s, struct run *r, size_t i, const char *relay,
-    const char *dsn, const char *text)
+defer_after(struct sched *s, struct run *r, size_t i, const char *relay,
+    const char *dsn, const char *text, uint64_t delay_ms)
 {
 	struct envelope *env = &r->it->env;
 	int64_t now = now_us(), age_ms = (now - env->arrival) / 1000;
-	uint64_t delay_ms;
 
 	if (age_ms < 0)
 		age_ms = 0;
@@ -86,17 +91,27 @@ defer(struct sched *s, struct run *r, size_t i, const char *relay,
 		queue_rcpt_failed(s->q, r->it, i);
 		return;
 	}
-	/* Back off by the message's age, within bounds, with jitter so that
-	 * messages deferred together do not all come back together. */
-	delay_ms = (uint64_t)age_ms;
-	if (delay_ms < s->params.min_backoff_ms)
-		delay_ms = s->params.min_backoff_ms;
-	if (delay_ms > s->params.max_backoff_ms)
-		delay_ms = s->params.max_backoff_ms;
-	delay_ms += (uint64_t)random() % (delay_ms / 10 + 1);
+	if (delay_ms == 0) {
+		/* Back off by the message's age, within bounds, with jitter
+		 * so that messages deferred together do not all come back
+		 * together. */
+		delay_ms = (uint64_t)age_ms;
+		if (delay_ms < s->params.min_backoff_ms)
+			delay_ms = s->params.min_backoff_ms;
+		if (delay_ms > s->params.max_backoff_ms)
+			delay_ms = s->params.max_backoff_ms;
+		delay_ms += (uint64_t)random() % (delay_ms / 10 + 1);
+	}
 	log_outcome(r, i, relay, dsn, "deferred", text);
 	queue_rcpt_deferred(
 	    s->q, r->it, i, (now / 1000 + (int64_t)delay_ms + 999) / 1000);
+}
+
+static void
+defer(struct sched *s, struct run *r, size_t i, const char *relay,
+    const char *dsn, const char *text)
+{
+	defer_after(s, r, i, relay, dsn, text, 0);
 }
 
 static void kick(void *arg);
@@ -130,6 +145,10 @@ job_done(void *arg, const struct maildir_delivery *d)
 		snprintf(text, sizeof(text), "maildir delivery failed: %s",
 		    d->error);
 		defer(s, r, j->rcpt, "local", d->dsn, text);
+		break;
+	case MAILDIR_NOT_TRIED:
+		defer_after(
+		    s, r, j->rcpt, "local", d->dsn, d->error, RETRY_SOON_MS);
 		break;
 	case MAILDIR_PERMFAIL:
 		snprintf(text, sizeof(text), "maildir delivery failed: %s",
@@ -183,7 +202,8 @@ resolved(void *arg, const struct lookup_dest *dest)
 		    "remote delivery is not available");
 		break;
 	case LOOKUP_DEST_TEMPFAIL:
-		defer(s, r, i, "none", "4.3.0", dest->error);
+		defer_after(
+		    s, r, i, "none", "4.3.0", dest->error, RETRY_SOON_MS);
 		break;
 	case LOOKUP_DEST_MAILDIR:
 		j = xcalloc(1, sizeof(*j));
