@@ -3,6 +3,8 @@
  *
  *	gen_corpus DIR
  *
+ * DIR/ipc_<role>/NAME: IPC frames (msg.h encoders) as that role receives
+ * them, behind a byte naming the sender (fuzz_ipc.c).
  * DIR/envelope/NAME: envelopes from envelope_encode; DIR/spool_load/NAME:
  * queue files from spool_create, spool_commit and spool_append_status, some cut
  * short the way a crash would.  The output is deterministic (fixed times
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include "../../src/common/buf.h"
+#include "../../src/proc/msg.h"
 #include "../../src/queue/envelope.h"
 #include "../../src/queue/spool.h"
 
@@ -218,6 +221,170 @@ gen_spool(void)
 		die("rm");
 }
 
+/* ------------------------------------------------------------- IPC */
+
+/* One IPC frame (ipc.h): payload length, type, flags, id, payload. */
+static void
+frame(struct buf *out, uint16_t type, uint32_t id, const struct buf *pl)
+{
+	unsigned char h[12];
+	size_t n = pl ? pl->len : 0;
+
+	h[0] = (unsigned char)n;
+	h[1] = (unsigned char)(n >> 8);
+	h[2] = (unsigned char)(n >> 16);
+	h[3] = (unsigned char)(n >> 24);
+	h[4] = (unsigned char)type;
+	h[5] = (unsigned char)(type >> 8);
+	h[6] = h[7] = 0;
+	h[8] = (unsigned char)id;
+	h[9] = (unsigned char)(id >> 8);
+	h[10] = (unsigned char)(id >> 16);
+	h[11] = (unsigned char)(id >> 24);
+	buf_append(out, h, 12);
+	if (n)
+		buf_append(out, pl->data, n);
+}
+
+/* A seed: the sender's index (fuzz_ipc.c's senders[]), then frames. */
+static void
+ipc_seed(const char *role, const char *name, enum proc_role from,
+    const struct buf *frames)
+{
+	static const enum proc_role order[] = {
+	    ROLE_PARENT, ROLE_SMTP, ROLE_LOOKUP, ROLE_QUEUE, ROLE_LOCAL};
+	char sub[64];
+	struct buf b;
+	unsigned char k = 0;
+
+	while (order[k] != from)
+		k++;
+	buf_init(&b, 1 << 20);
+	buf_append(&b, &k, 1);
+	buf_append(&b, frames->data, frames->len);
+	snprintf(sub, sizeof(sub), "ipc_%s", role);
+	write_file(sub, name, b.data, b.len);
+	buf_free(&b);
+}
+
+static void
+gen_ipc(void)
+{
+	struct buf f, p;
+	struct netaddr a;
+	struct msg_rcpt rq;
+	struct msg_admit_ans aa;
+	struct lookup_reply lr;
+	struct lookup_dest d;
+	struct msg_deliver md;
+	struct msg_deliver_ans da;
+	struct msg_peer peer = {ROLE_QUEUE, 0};
+	struct envelope e;
+	char *finals[2] = {"bob@example.org", "carol@example.org"};
+
+	buf_init(&f, 1 << 20);
+	buf_init(&p, 1 << 20);
+	netaddr_parse("192.0.2.7", &a);
+	/* lookup, from smtp: admission, release, recipients, VRFY */
+	msg_enc_netaddr(&p, &a);
+	frame(&f, MSG_ADMIT, 1, &p);
+	frame(&f, MSG_RELEASE, 0, &p);
+	p.len = 0;
+	memset(&rq, 0, sizeof(rq));
+	rq.client = a;
+	snprintf(rq.local, sizeof(rq.local), "bob+tag");
+	snprintf(rq.domain, sizeof(rq.domain), "example.org");
+	msg_enc_rcpt(&p, &rq);
+	frame(&f, MSG_RCPT, 2, &p);
+	frame(&f, MSG_VRFY, 3, &p);
+	ipc_seed("lookup", "smtp-requests", ROLE_SMTP, &f);
+	f.len = p.len = 0;
+	msg_enc_text(&p, "bob@example.org");
+	frame(&f, MSG_RESOLVE, 4, &p);
+	ipc_seed("lookup", "queue-resolve", ROLE_QUEUE, &f);
+	/* smtp, from lookup and from queue */
+	f.len = p.len = 0;
+	memset(&aa, 0, sizeof(aa));
+	aa.client.access = LOOKUP_ACCESS_RELAY;
+	aa.client.may_relay = 1;
+	msg_enc_admit_ans(&p, &aa);
+	frame(&f, MSG_ADMIT_ANS, 1, &p);
+	p.len = 0;
+	memset(&lr, 0, sizeof(lr));
+	lr.code = 250;
+	snprintf(lr.esc, sizeof(lr.esc), "2.1.5");
+	snprintf(lr.text, sizeof(lr.text), "Ok");
+	lr.final = finals;
+	lr.nfinal = 2;
+	msg_enc_lookup_ans(&p, &lr);
+	frame(&f, MSG_LOOKUP_ANS, 2, &p);
+	ipc_seed("smtp", "lookup-answers", ROLE_LOOKUP, &f);
+	f.len = p.len = 0;
+	msg_enc_u64(&p, 123456789);
+	frame(&f, MSG_SPACE, 0, &p);
+	frame(&f, MSG_QUEUED_ANS, 5, &p);
+	p.len = 0;
+	buf_append(&p, "\1", 1);
+	frame(&f, MSG_ROOM_ANS, 6, &p);
+	frame(&f, MSG_COMMIT_ANS, 7, &p);
+	p.len = 0;
+	msg_enc_id(&p, 0, "");
+	frame(&f, MSG_OPEN_ANS, 8, &p);
+	ipc_seed("smtp", "queue-answers", ROLE_QUEUE, &f);
+	f.len = p.len = 0;
+	msg_enc_text(&p, "myhostname = mx.example.org\nsmtp_processes = 2\n");
+	frame(&f, MSG_CONF, 0, &p);
+	p.len = 0;
+	msg_enc_peer(&p, &peer);
+	frame(&f, MSG_PEER, 0, &p);
+	frame(&f, MSG_GO, 0, NULL);
+	frame(&f, MSG_STOP, 0, NULL);
+	ipc_seed("smtp", "parent-control", ROLE_PARENT, &f);
+	/* queue, from smtp, lookup and local */
+	f.len = p.len = 0;
+	msg_enc_u64(&p, 4096);
+	frame(&f, MSG_ROOM, 1, &p);
+	frame(&f, MSG_OPEN, 2, NULL);
+	p.len = 0;
+	env_full(&e);
+	msg_enc_commit(&p, "1K1C0B02NR8000", 4321, &e);
+	envelope_free(&e);
+	frame(&f, MSG_COMMIT, 3, &p);
+	p.len = 0;
+	msg_enc_id(&p, 1, "1K1C0B02NR8000");
+	frame(&f, MSG_ABORT, 0, &p);
+	frame(&f, MSG_QUEUED, 4, NULL);
+	ipc_seed("queue", "smtp-requests", ROLE_SMTP, &f);
+	f.len = p.len = 0;
+	memset(&d, 0, sizeof(d));
+	d.type = LOOKUP_DEST_MAILDIR;
+	snprintf(d.path, sizeof(d.path), "/var/mail/bob");
+	msg_enc_resolve_ans(&p, &d);
+	frame(&f, MSG_RESOLVE_ANS, 1, &p);
+	ipc_seed("queue", "lookup-answers", ROLE_LOOKUP, &f);
+	f.len = p.len = 0;
+	memset(&da, 0, sizeof(da));
+	da.status = 1;
+	snprintf(da.dsn, sizeof(da.dsn), "4.2.2");
+	snprintf(da.error, sizeof(da.error), "write message: No space");
+	msg_enc_deliver_ans(&p, &da);
+	frame(&f, MSG_DELIVER_ANS, 1, &p);
+	ipc_seed("queue", "local-answers", ROLE_LOCAL, &f);
+	/* local, from queue (the descriptor itself cannot be fuzzed) */
+	f.len = p.len = 0;
+	memset(&md, 0, sizeof(md));
+	snprintf(md.maildir, sizeof(md.maildir), "/var/mail/bob");
+	snprintf(md.return_path, sizeof(md.return_path), "s@example.org");
+	snprintf(md.rcpt, sizeof(md.rcpt), "bob@example.org");
+	md.off = 64;
+	md.len = 4096;
+	msg_enc_deliver(&p, &md);
+	frame(&f, MSG_DELIVER, 1, &p);
+	ipc_seed("local", "queue-requests", ROLE_QUEUE, &f);
+	buf_free(&f);
+	buf_free(&p);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -228,5 +395,6 @@ main(int argc, char **argv)
 	outdir = argv[1];
 	gen_envelopes();
 	gen_spool();
+	gen_ipc();
 	return 0;
 }

@@ -44,7 +44,11 @@ fuzz_smtp_session 16384 smtp.dict -
 fuzz_smtp_data 8192 - -
 fuzz_envelope 16384 - -
 fuzz_conf 16384 conf.dict -
-fuzz_spool_load 16384 - quiet"
+fuzz_spool_load 16384 - quiet
+fuzz_ipc_smtp 65536 - quiet
+fuzz_ipc_lookup 65536 - quiet
+fuzz_ipc_queue 65536 - quiet
+fuzz_ipc_local 65536 - quiet"
 
 ntargets=$(echo "$targets" | wc -l)
 if [ "$mode" = total ]; then
