@@ -9,7 +9,9 @@ directories of every ternd (they are kept anyway when a ternd misbehaved).
 """
 
 import argparse
+import atexit
 import os
+import signal
 import sys
 import time
 import unittest
@@ -77,6 +79,17 @@ def main():
         return 2
     ternlib.TERND = ternd
     os.environ["TERND"] = ternd
+
+    # Interrupted: no ternd may outlive the run.
+    atexit.register(ternlib.kill_everything)
+
+    def interrupted(signum, _frame):
+        ternlib.kill_everything()
+        print("\nrun.py: interrupted by signal %d" % signum, file=sys.stderr)
+        os._exit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, interrupted)
 
     loader = unittest.TestLoader()
     if args.patterns:

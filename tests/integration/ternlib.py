@@ -78,6 +78,27 @@ class TerndError(Exception):
     pass
 
 
+# Every Ternd with processes that may be running, for kill_everything().
+LIVE = set()
+
+
+def kill_everything():
+    """SIGKILL every ternd process group started here and not yet finished
+    (the runner calls it when it is interrupted)."""
+    for t in list(LIVE):
+        if t.pgid is not None:
+            try:
+                os.killpg(t.pgid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if t.proc is not None:
+            try:
+                t.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+        LIVE.discard(t)
+
+
 class Ternd:
     """One ternd server in its own directory."""
 
@@ -178,6 +199,7 @@ class Ternd:
                     stdout=logf, stderr=logf, cwd=self.dir,
                     env=sanitizer_env(), start_new_session=True)
             self.pgid = self.proc.pid
+            LIVE.add(self)
             self.starts += 1
             deadline = time.monotonic() + START_TIMEOUT
             while time.monotonic() < deadline:
@@ -325,6 +347,7 @@ class Ternd:
         list of problems (sanitizer reports, bad exit statuses)."""
         if self.running():
             self.stop()
+        LIVE.discard(self)
         problems = list(self.problems)
         self.log_cache = self.log()
         reports = sanitizer_lines(self.log_cache)
