@@ -7,8 +7,8 @@
  *          bits 2-3: VRFY mode; bits 4-6: greeting (index into greets);
  *          bit 7: verified client name and custom greeting text
  *   1      bits 0-2: size limit (index into size_limits); bit 3: the
- *          client reads no replies (they pile up until the machine gives
- *          up on it)
+ *          client reads no replies (they pile up until the machine stops
+ *          taking its input)
  *   2      recipient limit (0: 1000)
  *   3      error limit (0: 10)
  *   4      command line limit (index into line_limits)
@@ -69,7 +69,7 @@ struct sess {
 	int shutdown;     /* smtp_proto_shutdown was called */
 	int slow;         /* the client reads no replies: never drain them */
 	size_t reply_off; /* replies checked so far (slow client) */
-	int overflow;     /* the reply buffer was (nearly) full */
+	int stalled;      /* replies unread: the machine took no more */
 	int last_code;    /* of the last reply line */
 	int nlines;       /* reply lines seen */
 	int cont;         /* the last line was "NNN-" */
@@ -230,16 +230,12 @@ drain(struct sess *s)
 		start = i + 1;
 	}
 	FUZZ_CHECK(start == o->reply.len, "partial reply line");
-	/*
-	 * A full reply buffer makes the machine give up on the client,
-	 * silently.  Not only a client that reads nothing: one feed of
-	 * pipelined commands can produce more than the buffer holds (2000
-	 * "EHLO x" are 16 KB in, 300 KB out: smtp_proto_feed does not stop
-	 * for a full reply buffer as it does for a full body buffer).  Such
-	 * a close is not checked for its reply.
-	 */
-	if (o->reply.len + 1024 > o->reply.max)
-		s->overflow = 1;
+	/* The machine stops taking input while replies wait, long before
+	 * its buffer is full: however many commands come at once, no
+	 * client is dropped for it. */
+	FUZZ_CHECK(o->reply.len <= o->reply.max / 2,
+	    "%zu octets of replies piled up (buffer %zu)", o->reply.len,
+	    o->reply.max);
 	if (s->slow)
 		s->reply_off = o->reply.len;
 	else
@@ -269,7 +265,7 @@ drain(struct sess *s)
 		s->closed = 1;
 		/* The client is told why, unless it stopped reading. */
 		FUZZ_CHECK(!s->cont, "closed inside a multi-line reply");
-		if (!s->eof_called && !s->overflow)
+		if (!s->eof_called)
 			FUZZ_CHECK(s->last_code == 221 || s->last_code == 421 ||
 			        s->last_code == 521 || s->last_code == 552,
 			    "closed after a %d reply", s->last_code);
@@ -628,10 +624,11 @@ feed(struct sess *s, const char *in, size_t n)
 	FUZZ_CHECK(used <= n, "feed used %zu of %zu", used, n);
 	if (s->closed)
 		FUZZ_CHECK(used == 0, "input consumed after close");
-	/* A machine that takes nothing must say why, or the glue spins. */
+	/* A machine that takes nothing must say why, or the glue spins:
+	 * a request, a close, message octets, or replies to send first. */
 	if (used == 0 && n > 0)
 		FUZZ_CHECK(smtp_proto_request(s->p) != NULL || s->out->close ||
-		        s->out->body.len > 0,
+		        s->out->body.len > 0 || s->out->reply.len > 0,
 		    "no progress");
 	if (smtp_proto_request(s->p) != NULL && used < n) {
 		size_t before = s->out->reply.len;
@@ -705,7 +702,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    !s.msg_open || !s.msg_data || smtp_proto_in_data(s.p),
 		    "DATA message neither committed nor aborted");
 		if (s.pos < avail) {
-			s.pos += feed(&s, in + s.pos, avail - s.pos);
+			size_t used = feed(&s, in + s.pos, avail - s.pos);
+
+			s.pos += used;
+			/* Replies nobody reads: the glue stops reading too,
+			 * until a timeout ends the session. */
+			if (used == 0 && s.slow &&
+			    smtp_proto_request(s.p) == NULL && !s.closed) {
+				s.stalled = 1;
+				break;
+			}
 			continue;
 		}
 		if (s.pos == n)
