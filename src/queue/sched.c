@@ -343,5 +343,7 @@ sched_stop(struct sched *s)
 unsigned
 sched_active(const struct sched *s)
 {
-	return s->active;
+	/* A resolution still to be answered calls back into the scheduler:
+	 * it counts, or the scheduler could be freed under it. */
+	return s->active + s->resolving;
 }

@@ -64,7 +64,8 @@ void sched_set_params(struct sched *s, const struct sched_params *params);
 void sched_kick(struct sched *s);
 /* Stop starting deliveries; those running finish. */
 void sched_stop(struct sched *s);
-/* Deliveries running. */
+/* Deliveries running and destinations being resolved: while non-zero,
+ * answers will still call back into the scheduler. */
 unsigned sched_active(const struct sched *s);
 
 #endif
