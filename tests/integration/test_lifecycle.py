@@ -129,6 +129,33 @@ class SigtermTest(TerndTestCase):
                          "the interrupted message was delivered")
         self.assertEqual(os.listdir(os.path.join(t.spool, "tmp")), [])
 
+    def test_stop_while_lookups_are_pending(self):
+        # The lookup process does not answer while ternd stops: the queue
+        # process must not free what the late answers need (a
+        # heap-use-after-free once), and nothing accepted is lost.
+        t = self.start_ternd({"minimal_backoff_time": "1s"})
+        lookup = t.role_pids("lookup")
+        self.assertEqual(len(lookup), 1, "no lookup process in the log:\n"
+                         + t.log_tail())
+        c = self.connect(t)
+        self.ehlo(c)
+        self.expect(c, "MAIL FROM:<s@example.org>", 250)
+        self.expect(c, "RCPT TO:<pending@localhost>", 250)
+        os.kill(lookup[0], signal.SIGSTOP)
+        try:
+            self.expect(c, "DATA", 354)
+            c.send(MSG + b".\r\n")
+            self.expect_reply(c, 250, "2.0.0")
+            time.sleep(0.5)  # the queue asks where the message goes
+            t.proc.send_signal(signal.SIGTERM)
+            time.sleep(1)
+        finally:
+            os.kill(lookup[0], signal.SIGCONT)
+        self.assertEqual(t.wait_exit(60), 0, "exit status after SIGTERM")
+        t.start()
+        [got] = t.wait_messages("pending")
+        self.check_delivered(got, MSG, "s@example.org", "pending@localhost")
+
     def test_stop_with_no_sessions(self):
         t = self.start_ternd()
         self.assertEqual(t.stop(), 0)
