@@ -5,11 +5,12 @@ smtplib, swaks and curl."""
 import os
 import random
 import re
+import shutil
 import smtplib
 import subprocess
 import tempfile
 
-from ternlib import HOSTNAME, TerndTestCase, lf
+from ternlib import TerndTestCase, lf
 
 
 class ExactBodyTest(TerndTestCase):
@@ -237,7 +238,7 @@ class ClientToolsTest(TerndTestCase):
         super().setUp()
         self.t = self.start_ternd()
         self.tmp = tempfile.mkdtemp(prefix="tern-integ-client-")
-        self.addCleanup(subprocess.run, ["rm", "-rf", self.tmp])
+        self.addCleanup(shutil.rmtree, self.tmp, True)
 
     def run_tool(self, argv):
         p = subprocess.run(argv, stdout=subprocess.PIPE,

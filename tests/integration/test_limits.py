@@ -6,7 +6,7 @@ import socket
 import threading
 import time
 
-from ternlib import ClosedError, TerndTestCase
+from ternlib import TerndTestCase
 
 
 class SizeLimitTest(TerndTestCase):
