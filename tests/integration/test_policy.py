@@ -3,6 +3,7 @@ relocated users, local recipients, client access, VRFY/EXPN/HELP,
 accept_mail = no."""
 
 import os
+import re
 
 from ternlib import HOSTNAME, TerndTestCase
 
@@ -113,6 +114,18 @@ class AliasTest(TerndTestCase):
         self.t.wait_messages("frank")
         self.t.wait_messages("grace")
 
+    def test_same_final_address_once(self):
+        # alice directly and through team: one copy for alice.
+        qid = self.send_message(self.c, "s@example.org",
+                                ["team@localhost", "alice@localhost"], MSG)
+        self.t.wait_messages("bob")
+        self.t.wait_messages("alice")
+        self.t.wait_log(r"%s: to=<carol@remote\.example>" % qid)
+        self.t.settle()
+        got = self.t.messages("alice")
+        self.assertEqual(len(got), 1, "alice got %d copies" % len(got))
+        self.assertEqual(len(re.findall(r"%s: to=<alice@localhost>" % qid,
+                                        self.t.log())), 1)
 
 
 class VirtualTest(TerndTestCase):
