@@ -29,7 +29,9 @@ fail(struct maildir_delivery *d, int err, const char *what)
 static int
 mkdir_maildir(const char *dir)
 {
-	static const char *const subs[] = {"", "/tmp", "/new", "/cur"};
+	/* tmp/ last: a delivery that finds tmp/ (made by a concurrent one)
+	 * must find new/ for its rename too. */
+	static const char *const subs[] = {"", "/new", "/cur", "/tmp"};
 	char path[PATH_MAX];
 	size_t i;
 
