@@ -429,6 +429,28 @@ class SubaddressTest(TerndTestCase):
         self.assertEqual(entries, ["user"],
                          "Maildirs created: %r (expected only user)" % entries)
 
+    def test_concurrent_first_deliveries(self):
+        # Many deliveries at once into Maildirs that do not exist yet: each
+        # may find the Maildir half made by another; none may fail.
+        t = self.start_ternd()
+        users = ["fresh%d" % i for i in range(40)]
+        body = b"Subject: concurrent\r\n\r\nx\r\n"
+        clients = [self.connect(t) for _ in range(8)]
+        for c in clients:
+            self.ehlo(c)
+        for n, c in enumerate(clients):
+            c.send(b"".join(
+                b"MAIL FROM:<s@example.org>\r\nRCPT TO:<%s+%d@localhost>\r\n"
+                b"BDAT %d LAST\r\n%s" % (u.encode(), n, len(body), body)
+                for u in users))
+        for c in clients:
+            for i in range(3 * len(users)):
+                self.expect_reply(c, 250, what="reply %d of the burst" % i)
+        for u in users:
+            t.wait_messages(u, len(clients))
+        self.assertNotRegex(t.log(), r"status=deferred",
+                            "a first delivery into a new Maildir failed")
+
     def test_no_delimiter(self):
         t = self.start_ternd({"recipient_delimiter": ""})
         c = self.connect(t)
