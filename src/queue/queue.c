@@ -43,6 +43,7 @@ struct queue {
 struct queue_msg {
 	struct queue *q;
 	char id[STORE_ID_LEN + 1];
+	uint64_t handle; /* the store's */
 	int fd;
 	struct envelope env;
 	uint64_t data_len;
@@ -431,7 +432,7 @@ queue_msg_open(struct queue *q)
 	struct queue_msg *m = xcalloc(1, sizeof(*m));
 
 	m->q = q;
-	m->fd = q->store->ops->create(q->store->ctx, m->id);
+	m->fd = q->store->ops->create(q->store->ctx, m->id, &m->handle);
 	if (m->fd < 0) {
 		int saved = errno;
 
@@ -489,14 +490,14 @@ queue_msg_commit(struct queue_msg *m, struct envelope *env, uint64_t data_len,
 	m->data_len = data_len;
 	m->cb = cb;
 	m->arg = arg;
-	q->store->ops->commit(
-	    q->store->ctx, m->id, m->fd, data_len, &m->env, committed, m);
+	q->store->ops->commit(q->store->ctx, m->id, m->handle, m->fd, data_len,
+	    &m->env, committed, m);
 }
 
 void
 queue_msg_abort(struct queue_msg *m)
 {
-	m->q->store->ops->discard(m->q->store->ctx, m->id, m->fd);
+	m->q->store->ops->discard(m->q->store->ctx, m->id, m->handle, m->fd);
 	envelope_free(&m->env);
 	free(m);
 }

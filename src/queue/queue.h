@@ -11,14 +11,16 @@
  *	(store.h); scheduling state lives here, in memory.
  *
  *	On-disk states (local spool) and what recovery at boot does:
- *	  tmp/<id>, written or being committed   removed: it never got a 250
+ *	  free/<n>, written or being committed   kept for reuse: it never got
+ *	                                         a 250
  *	  queue/<id>, header and envelope valid  loaded; pending recipients
  *	                                         are delivered
  *	  queue/<id>, torn or invalid            moved to corrupt/ and logged
  *	  status records after the envelope      recipients marked delivered
- *	                                         or failed are skipped; a torn
- *	                                         last record is ignored (that
- *	                                         recipient may get a duplicate)
+ *	                                         or failed are skipped; records
+ *	                                         stop at the first torn or
+ *	                                         foreign one (a recipient may
+ *	                                         get a duplicate, never less)
  *	  queue/<id>, every recipient final      removed
  * TRUST
  *	queue process.  Envelopes from the smtp side are re-validated by the

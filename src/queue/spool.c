@@ -125,6 +125,7 @@ retire(struct spool *sp, int dirfd, const char *name)
 {
 	char fname[16];
 	unsigned n;
+	int tries;
 
 	if (sp->npool < FREE_POOL_MAX) {
 		struct stat st;
@@ -134,11 +135,17 @@ retire(struct spool *sp, int dirfd, const char *name)
 		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    st.st_size > FREE_KEEP_SIZE)
 			truncate_at(dirfd, name);
-		n = sp->next_free_name++;
-		snprintf(fname, sizeof(fname), "%010u", n);
-		if (renameat(dirfd, name, sp->free_fd, fname) == 0) {
-			sp->pool[sp->npool++] = n;
-			return 0;
+		for (tries = 0; tries < 4; tries++) {
+			n = sp->next_free_name++;
+			snprintf(fname, sizeof(fname), "%010u", n);
+			/* Never over a file in use: names wrap, eventually. */
+			if (renameat2(dirfd, name, sp->free_fd, fname,
+			        RENAME_NOREPLACE) == 0) {
+				sp->pool[sp->npool++] = n;
+				return 0;
+			}
+			if (errno != EEXIST)
+				break;
 		}
 		if (errno == ENOENT)
 			return -1;
@@ -146,21 +153,28 @@ retire(struct spool *sp, int dirfd, const char *name)
 	return unlinkat(dirfd, name, 0);
 }
 
-/* A file from free/, renamed to tmp/<id> and opened; -1 if none. */
+/* A file from free/ to write a message into, or a new one there. */
 static int
-reuse(struct spool *sp, const char *id)
+take_file(struct spool *sp, unsigned *slot)
 {
 	char fname[16];
-	int fd;
+	int fd, tries;
 
 	while (sp->npool > 0) {
-		snprintf(fname, sizeof(fname), "%010u", sp->pool[--sp->npool]);
-		if (renameat(sp->free_fd, fname, sp->tmp_fd, id) < 0)
-			continue;
-		fd = openat(sp->tmp_fd, id, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		*slot = sp->pool[--sp->npool];
+		snprintf(fname, sizeof(fname), "%010u", *slot);
+		fd =
+		    openat(sp->free_fd, fname, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 		if (fd >= 0)
 			return fd;
-		unlinkat(sp->tmp_fd, id, 0);
+	}
+	for (tries = 0; tries < 10; tries++) {
+		*slot = sp->next_free_name++;
+		snprintf(fname, sizeof(fname), "%010u", *slot);
+		fd = openat(sp->free_fd, fname,
+		    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
 	}
 	return -1;
 }
@@ -256,28 +270,18 @@ spool_new_id(char id[SPOOL_ID_LEN + 1])
 }
 
 int
-spool_create(struct spool *sp, char id[SPOOL_ID_LEN + 1])
+spool_create(struct spool *sp, char id[SPOOL_ID_LEN + 1], unsigned *slot)
 {
-	int fd, tries;
+	int fd;
 
-	for (tries = 0; tries < 10; tries++) {
-		spool_new_id(id);
-		fd = reuse(sp, id);
-		if (fd < 0)
-			fd = openat(sp->tmp_fd, id,
-			    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd >= 0) {
-			if (lseek(fd, SPOOL_DATA_OFFSET, SEEK_SET) < 0) {
-				close(fd);
-				unlinkat(sp->tmp_fd, id, 0);
-				return -1;
-			}
-			return fd;
-		}
-		if (errno != EEXIST)
-			return -1;
+	spool_new_id(id);
+	if ((fd = take_file(sp, slot)) < 0)
+		return -1;
+	if (lseek(fd, SPOOL_DATA_OFFSET, SEEK_SET) < 0) {
+		spool_discard(sp, *slot, fd);
+		return -1;
 	}
-	return -1;
+	return fd;
 }
 
 static void
@@ -345,12 +349,13 @@ pread_all(int fd, void *p, size_t n, off_t off)
 }
 
 int
-spool_commit(struct spool *sp, const char *id, int fd, uint64_t data_len,
-    const struct envelope *env)
+spool_commit(struct spool *sp, const char *id, unsigned slot, int fd,
+    uint64_t data_len, const struct envelope *env)
 {
 	struct buf eb;
 	unsigned char hdr[HEADER_SIZE];
 	uint64_t env_off = SPOOL_DATA_OFFSET + data_len;
+	char fname[16];
 	int saved;
 
 	buf_init(&eb, MAX_ENVELOPE);
@@ -366,10 +371,13 @@ spool_commit(struct spool *sp, const char *id, int fd, uint64_t data_len,
 	put_le(hdr + 32, eb.len, 4);
 	put_le(hdr + 36, crc32c(0, eb.data, eb.len), 4);
 	put_le(hdr + 40, crc32c(0, hdr, 40), 4);
-	/* A reused file may be longer: cut it where this message ends, so
-	 * that nothing old is read back as a status record. */
+	/*
+	 * A reused file is not cut to size: what an earlier message left
+	 * after this one's envelope is never read as this one's (status
+	 * records carry the queue ID in their checksum), and a file whose
+	 * size does not change is synced without writing its inode.
+	 */
 	if (pwrite_all(fd, eb.data, eb.len, (off_t)env_off) < 0 ||
-	    ftruncate(fd, (off_t)(env_off + eb.len)) < 0 ||
 	    pwrite_all(fd, hdr, sizeof(hdr), 0) < 0 || fdatasync(fd) < 0)
 		goto fail;
 	buf_free(&eb);
@@ -378,7 +386,9 @@ spool_commit(struct spool *sp, const char *id, int fd, uint64_t data_len,
 		goto fail;
 	}
 	fd = -1;
-	if (renameat(sp->tmp_fd, id, sp->queue_fd, id) < 0)
+	snprintf(fname, sizeof(fname), "%010u", slot);
+	if (renameat2(sp->free_fd, fname, sp->queue_fd, id, RENAME_NOREPLACE) <
+	    0)
 		goto fail;
 	return 0;
 fail:
@@ -386,7 +396,6 @@ fail:
 	buf_free(&eb);
 	if (fd >= 0)
 		close(fd);
-	unlinkat(sp->tmp_fd, id, 0);
 	errno = saved;
 	return -1;
 }
@@ -398,12 +407,13 @@ spool_sync_queue_dir(struct spool *sp)
 }
 
 void
-spool_discard(struct spool *sp, const char *id, int fd)
+spool_discard(struct spool *sp, unsigned slot, int fd)
 {
 	if (fd >= 0)
 		close(fd);
-	if (retire(sp, sp->tmp_fd, id) < 0 && errno != ENOENT)
-		log_warn("spool: retire tmp/%s", id);
+	/* The file stays where it is, in free/, for the next message. */
+	if (sp->npool < FREE_POOL_MAX)
+		sp->pool[sp->npool++] = slot;
 }
 
 static int
@@ -526,36 +536,50 @@ apply_status(struct envelope *env, int type, const char *v)
 	return 0;
 }
 
-/* Status records up to the first torn or invalid one (a crash mid-append). */
-static void
-load_status(int fd, off_t off, off_t end, struct envelope *env, const char *id)
+/*
+ * A status record's checksum covers the queue ID too: bytes an earlier
+ * message left in a reused file can never pass for this one's records.
+ */
+static uint32_t
+status_crc(const char *id, const unsigned char *rec, size_t n)
 {
-	unsigned char hdr[5], crcb[4];
-	char value[MAX_STATUS_VALUE + 1];
+	return crc32c(crc32c(0, id, strlen(id)), rec, n);
+}
+
+/*
+ * Walk the status records from off: apply each to env (if not NULL) and
+ * return the offset just past the last valid one.  What follows (a record
+ * torn by a crash, or an earlier message's bytes) is not this message's.
+ */
+static off_t
+walk_status(int fd, off_t off, off_t end, struct envelope *env, const char *id)
+{
+	unsigned char rec[9 + MAX_STATUS_VALUE];
 
 	while (end - off >= 9) {
 		size_t len;
-		uint32_t crc;
 
-		if (pread_all(fd, hdr, 5, off) < 0)
-			return;
-		len = (size_t)get_le(hdr + 1, 4);
-		if (len > MAX_STATUS_VALUE || (off_t)(9 + len) > end - off)
+		if (pread_all(fd, rec, 5, off) < 0)
 			break;
-		if (pread_all(fd, value, len, off + 5) < 0 ||
-		    pread_all(fd, crcb, 4, off + 5 + (off_t)len) < 0)
-			return;
-		crc = crc32c(crc32c(0, hdr, 5), value, len);
-		if (crc != (uint32_t)get_le(crcb, 4))
+		len = (size_t)get_le(rec + 1, 4);
+		if (len > MAX_STATUS_VALUE || (off_t)(9 + len) > end - off ||
+		    pread_all(fd, rec + 5, len + 4, off + 5) < 0 ||
+		    status_crc(id, rec, 5 + len) !=
+		        (uint32_t)get_le(rec + 5 + len, 4))
 			break;
-		value[len] = '\0';
-		if (apply_status(env, hdr[0], value) < 0)
-			log_warnx(
-			    "spool: %s: ignoring a bad status record", id);
+		if (env != NULL) {
+			char value[MAX_STATUS_VALUE + 1];
+
+			memcpy(value, rec + 5, len);
+			value[len] = '\0';
+			if (apply_status(env, rec[0], value) < 0)
+				log_warnx("spool: %s: ignoring a bad status "
+				          "record",
+				    id);
+		}
 		off += 9 + (off_t)len;
 	}
-	if (off != end)
-		log_warnx("spool: %s: torn status record ignored", id);
+	return off;
 }
 
 int
@@ -599,7 +623,7 @@ spool_load(struct spool *sp, const char *id, struct envelope *env,
 	}
 	if (envelope_decode(eb, elen, env, err, errsz) < 0)
 		goto fail;
-	load_status(fd, (off_t)(eoff + elen), st.st_size, env, id);
+	walk_status(fd, (off_t)(eoff + elen), st.st_size, env, id);
 	free(eb);
 	close(fd);
 	*data_len = dlen;
@@ -620,10 +644,11 @@ int
 spool_append_status(struct spool *sp, const char *id,
     enum spool_status_type type, const char *value)
 {
-	unsigned char rec[9 + MAX_STATUS_VALUE];
+	unsigned char rec[9 + MAX_STATUS_VALUE], hdr[HEADER_SIZE];
 	size_t len = strlen(value);
-	ssize_t w;
-	int fd, saved;
+	struct stat st;
+	off_t at;
+	int fd, r = -1, saved;
 
 	if (len > MAX_STATUS_VALUE) {
 		errno = EINVAL;
@@ -632,16 +657,29 @@ spool_append_status(struct spool *sp, const char *id,
 	rec[0] = (unsigned char)type;
 	put_le(rec + 1, len, 4);
 	memcpy(rec + 5, value, len);
-	put_le(rec + 5 + len, crc32c(0, rec, 5 + len), 4);
-	fd = openat(sp->queue_fd, id, O_WRONLY | O_APPEND | O_CLOEXEC);
+	put_le(rec + 5 + len, status_crc(id, rec, 5 + len), 4);
+	fd = openat(sp->queue_fd, id, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -1;
-	/* One write: a crash leaves a whole record or a torn tail. */
-	w = write(fd, rec, 9 + len);
+	/* The next record goes right after the last valid one; whatever
+	 * lies beyond it is cut off. */
+	if (fstat(fd, &st) < 0 || pread_all(fd, hdr, HEADER_SIZE, 0) < 0)
+		goto out;
+	at = (off_t)(get_le(hdr + 24, 8) + get_le(hdr + 32, 4));
+	if (at < SPOOL_DATA_OFFSET || at > st.st_size) {
+		errno = EINVAL;
+		goto out;
+	}
+	at = walk_status(fd, at, st.st_size, NULL, id);
+	if (pwrite_all(fd, rec, 9 + len, at) == 0 &&
+	    (at + (off_t)(9 + len) >= st.st_size ||
+	        ftruncate(fd, at + (off_t)(9 + len)) == 0))
+		r = 0;
+out:
 	saved = errno;
 	close(fd);
 	errno = saved;
-	return w == (ssize_t)(9 + len) ? 0 : -1;
+	return r;
 }
 
 int

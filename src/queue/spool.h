@@ -3,10 +3,12 @@
  *	spool - the queue's files on local disk
  * PURPOSE
  *	One file per message.  The smtp side writes the message text into a
- *	file under tmp/; committing appends the envelope, writes the header,
- *	syncs the file and renames it into queue/.  Delivery progress is
- *	appended as checksummed status records.  Every function here is
- *	synchronous; the queue decides which run in the thread pool.
+ *	file of free/ (a "slot"); committing writes the envelope and the
+ *	header, syncs the file and renames it into queue/.  A finished file
+ *	goes back to free/ for the next message.  Delivery progress is
+ *	recorded as checksummed status records after the envelope.  Every
+ *	function here is synchronous; the queue decides which run in the
+ *	thread pool.
  *
  *	File layout (all integers little endian):
  *	  0   8  magic "TERNQ\0\0\1"
@@ -19,15 +21,21 @@
  *	  44  20 zero
  *	  64  .. message text (CRLF line ends, dot-stuffing undone)
  *	  ..  .. envelope records (envelope.h)
- *	  ..  .. status records: type(1) length(4) value CRC-32C(4)
+ *	  ..  .. status records: type(1) length(4) value CRC-32C(4), the
+ *	         checksum taken over the queue ID and the record
+ *	  ..  .. anything after the last valid record is not this message's
+ *	         (a reused file is not cut to size at commit)
  *
  *	Directories under spool_directory:
- *	  tmp/      messages being received, and commits in progress
+ *	  free/     files for new messages, named by number: finished ones
+ *	            come back here, so steady traffic allocates and frees
+ *	            no inodes; messages being received and commits in
+ *	            progress are written here too (their content is
+ *	            meaningless until the rename into queue/)
  *	  queue/    committed messages, one file each, named by queue ID
  *	  corrupt/  files that failed validation, kept for inspection
- *	  free/     finished files kept for reuse: a new message takes one
- *	            (rename, overwrite, truncate) instead of creating a file,
- *	            so steady traffic allocates and frees no inodes
+ *	  tmp/      no longer written; files an older tern left there are
+ *	            moved to free/ at start
  * TRUST
  *	queue process.  Files read back may be torn (crash) or corrupted:
  *	everything is validated before use.
@@ -65,21 +73,25 @@ const char *spool_dir(const struct spool *sp);
 /* A new, unique queue ID (time ordered). */
 void spool_new_id(char id[SPOOL_ID_LEN + 1]);
 
-/* Create tmp/<id>; the fd is positioned at the data offset.  -1 on error. */
-int spool_create(struct spool *sp, char id[SPOOL_ID_LEN + 1]);
+/*
+ * A new message: a fresh ID, and a file in free/ (its number in *slot)
+ * opened read-write and positioned at the data offset.  -1 on error.
+ */
+int spool_create(struct spool *sp, char id[SPOOL_ID_LEN + 1], unsigned *slot);
 /*
  * Commit a file written through spool_create's fd: write the envelope
- * and header, fdatasync, close fd, rename tmp/<id> into queue/.  On error
- * the file is removed.  Thread safe.  0 or -1 (errno set).
+ * and header, fdatasync, close fd, rename it into queue/<id>.  On error
+ * the file is still the slot's (give it back with spool_discard, fd -1).
+ * Thread safe.  0 or -1 (errno set).
  */
-int spool_commit(struct spool *sp, const char *id, int fd, uint64_t data_len,
-    const struct envelope *env);
+int spool_commit(struct spool *sp, const char *id, unsigned slot, int fd,
+    uint64_t data_len, const struct envelope *env);
 /* fsync queue/: makes earlier renames durable.  Thread safe. */
 int spool_sync_queue_dir(struct spool *sp);
-/* Remove tmp/<id> and close fd (an aborted message). */
-void spool_discard(struct spool *sp, const char *id, int fd);
+/* Close fd (if >= 0) and give the slot back (an aborted message). */
+void spool_discard(struct spool *sp, unsigned slot, int fd);
 
-/* Remove everything under tmp/ (boot).  Returns the number removed. */
+/* Move whatever is under tmp/ to free/ (boot).  Returns how many. */
 int spool_clean_tmp(struct spool *sp);
 /* Call fn for each file name in queue/ (boot). */
 int

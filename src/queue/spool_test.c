@@ -126,16 +126,18 @@ store(struct fixture *f, const char *text, size_t nrcpt,
 {
 	struct envelope env;
 	size_t n = strlen(text);
+	unsigned slot;
 	int fd;
 
-	fd = spool_create(f->sp, id);
+	fd = spool_create(f->sp, id, &slot);
 	assert_true(fd >= 0);
-	assert_true(exists(f, "tmp", id));
+	assert_false(exists(f, "queue", id));
 	assert_int_equal(write(fd, text, n), (ssize_t)n);
 	sample_env(&env, nrcpt);
-	if (spool_commit(f->sp, id, fd, n, &env) < 0)
+	if (spool_commit(f->sp, id, slot, fd, n, &env) < 0)
 		fail_msg("spool_commit: %s", strerror(errno));
 	envelope_free(&env);
+	assert_true(exists(f, "queue", id));
 }
 
 static void
@@ -313,40 +315,50 @@ empty_message_round_trip(void **state)
 }
 
 static void
-failed_commit_leaves_no_file(void **state)
+failed_commit_commits_nothing(void **state)
 {
 	FIX;
 	char id[SPOOL_ID_LEN + 1], addr[ENV_MAX_STRING + 2];
 	struct envelope env;
+	unsigned slot;
 	int fd;
 
-	fd = spool_create(f->sp, id);
+	fd = spool_create(f->sp, id, &slot);
 	assert_true(fd >= 0);
 	envelope_init(&env);
 	envelope_set(&env.sender, "");
 	memset(addr, 'a', sizeof(addr) - 1);
 	addr[sizeof(addr) - 1] = '\0';
 	envelope_add_rcpt(&env, addr, NULL, NULL, 0);
-	assert_int_equal(spool_commit(f->sp, id, fd, 0, &env), -1);
+	assert_int_equal(spool_commit(f->sp, id, slot, fd, 0, &env), -1);
 	envelope_free(&env);
-	assert_false(exists(f, "tmp", id));
 	assert_false(exists(f, "queue", id));
+	/* The file is the slot's still; given back, it serves again. */
+	spool_discard(f->sp, slot, -1);
+	assert_int_equal(spool_free_files(f->sp), 1);
+	assert_int_equal(count_files(f, "free"), 1);
 }
 
 static void
-discard_removes_the_tmp_file(void **state)
+discard_gives_the_file_back(void **state)
 {
 	FIX;
-	char id[SPOOL_ID_LEN + 1];
+	char id[SPOOL_ID_LEN + 1], again[SPOOL_ID_LEN + 1];
+	unsigned slot, slot2;
 	int fd;
 
-	fd = spool_create(f->sp, id);
+	fd = spool_create(f->sp, id, &slot);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "x", 1), 1);
-	spool_discard(f->sp, id, fd);
-	assert_false(exists(f, "tmp", id));
-	assert_int_equal(count_files(f, "tmp"), 0);
+	spool_discard(f->sp, slot, fd);
 	assert_int_equal(count_files(f, "queue"), 0);
+	assert_int_equal(spool_free_files(f->sp), 1);
+	/* The next message gets the same file, not a new one. */
+	fd = spool_create(f->sp, again, &slot2);
+	assert_true(fd >= 0);
+	assert_int_equal(slot2, slot);
+	assert_int_equal(count_files(f, "free"), 1);
+	spool_discard(f->sp, slot2, fd);
 }
 
 /* ------------------------------------------------------- status records */
@@ -547,21 +559,26 @@ quarantine_moves_the_file_to_corrupt(void **state)
 /* -------------------------------------------------------- housekeeping */
 
 static void
-clean_tmp_empties_tmp(void **state)
+clean_tmp_moves_leftovers_to_free(void **state)
 {
 	FIX;
-	char a[SPOOL_ID_LEN + 1], b[SPOOL_ID_LEN + 1], c[SPOOL_ID_LEN + 1];
-	int fa, fb;
+	char c[SPOOL_ID_LEN + 1], p[512];
+	const char *left[] = {"1AAAAAAAAAAAAA", "1BBBBBBBBBBBBB"};
+	size_t i;
+	int fd;
 
-	fa = spool_create(f->sp, a);
-	fb = spool_create(f->sp, b);
-	assert_true(fa >= 0 && fb >= 0);
-	close(fa);
-	close(fb);
+	/* Files an older tern left in tmp/ */
+	for (i = 0; i < 2; i++) {
+		path_of(f, "tmp", left[i], p, sizeof(p));
+		fd = open(p, O_CREAT | O_WRONLY, 0600);
+		assert_true(fd >= 0);
+		close(fd);
+	}
 	store(f, "kept\r\n", 1, c);
-	assert_int_equal(count_files(f, "tmp"), 2);
 	assert_int_equal(spool_clean_tmp(f->sp), 2);
 	assert_int_equal(count_files(f, "tmp"), 0);
+	assert_int_equal(count_files(f, "free"), 2);
+	assert_int_equal(spool_free_files(f->sp), 2);
 	assert_true(exists(f, "queue", c));
 	assert_int_equal(spool_clean_tmp(f->sp), 0);
 }
@@ -646,6 +663,36 @@ removed_files_are_reused_without_old_content(void **state)
 }
 
 static void
+earlier_records_in_a_reused_file_are_not_applied(void **state)
+{
+	FIX;
+	char a[SPOOL_ID_LEN + 1], b[SPOOL_ID_LEN + 1];
+	struct envelope env;
+	uint64_t len;
+
+	/* Same text and envelope: b's records would sit exactly where a's
+	 * are.  Only the queue ID in their checksum tells them apart. */
+	store(f, "same\r\n", 2, a);
+	assert_int_equal(
+	    spool_append_status(f->sp, a, SPOOL_ST_DELIVERED, "0"), 0);
+	assert_int_equal(
+	    spool_append_status(f->sp, a, SPOOL_ST_FAILED, "1"), 0);
+	assert_int_equal(spool_remove(f->sp, a), 0);
+	store(f, "same\r\n", 2, b);
+	load_ok(f, b, &env, &len);
+	assert_int_equal(env.rcpt[0].state, ENV_RCPT_PENDING);
+	assert_int_equal(env.rcpt[1].state, ENV_RCPT_PENDING);
+	envelope_free(&env);
+	/* b's own records go where a's were, and only they count. */
+	assert_int_equal(
+	    spool_append_status(f->sp, b, SPOOL_ST_FAILED, "1"), 0);
+	load_ok(f, b, &env, &len);
+	assert_int_equal(env.rcpt[0].state, ENV_RCPT_PENDING);
+	assert_int_equal(env.rcpt[1].state, ENV_RCPT_FAILED);
+	envelope_free(&env);
+}
+
+static void
 free_pool_survives_a_restart(void **state)
 {
 	FIX;
@@ -668,8 +715,8 @@ main(void)
 	    cmocka_unit_test(ids_are_unique_ordered_and_safe),
 	    T(commit_and_load_round_trip),
 	    T(empty_message_round_trip),
-	    T(failed_commit_leaves_no_file),
-	    T(discard_removes_the_tmp_file),
+	    T(failed_commit_commits_nothing),
+	    T(discard_gives_the_file_back),
 	    T(status_records_are_applied),
 	    T(later_status_records_win),
 	    T(torn_status_tail_is_ignored),
@@ -681,10 +728,11 @@ main(void)
 	    T(truncated_file_fails_to_load),
 	    T(missing_file_fails_to_load),
 	    T(quarantine_moves_the_file_to_corrupt),
-	    T(clean_tmp_empties_tmp),
+	    T(clean_tmp_moves_leftovers_to_free),
 	    T(scan_lists_messages_and_moves_strangers_away),
 	    T(free_space_is_reported),
 	    T(removed_files_are_reused_without_old_content),
+	    T(earlier_records_in_a_reused_file_are_not_applied),
 	    T(free_pool_survives_a_restart),
 	};
 #undef T

@@ -30,13 +30,15 @@ typedef void (*store_found_fn)(
     void *arg, const char *id, struct envelope *env, uint64_t data_len);
 
 struct queue_store_ops {
-	/* A new message: returns a writable fd for its text, or -1. */
-	int (*create)(void *ctx, char id[STORE_ID_LEN + 1]);
+	/* A new message: a writable fd for its text (or -1), and a handle
+	 * the store uses to find it again. */
+	int (*create)(void *ctx, char id[STORE_ID_LEN + 1], uint64_t *handle);
 	/* Make it durable; fd is consumed.  env must live until cb. */
-	void (*commit)(void *ctx, const char *id, int fd, uint64_t data_len,
-	    const struct envelope *env, store_commit_cb cb, void *arg);
+	void (*commit)(void *ctx, const char *id, uint64_t handle, int fd,
+	    uint64_t data_len, const struct envelope *env, store_commit_cb cb,
+	    void *arg);
 	/* Forget a message that was never committed; fd is consumed. */
-	void (*discard)(void *ctx, const char *id, int fd);
+	void (*discard)(void *ctx, const char *id, uint64_t handle, int fd);
 	/* Boot: report every committed message (env ownership passes). */
 	int (*recover)(void *ctx, store_found_fn fn, void *arg);
 	/* Record a recipient's state (spool.h status types). */

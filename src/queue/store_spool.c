@@ -12,8 +12,8 @@
 #include "spool.h"
 
 /*
- * Commit = spool_commit (write envelope and header, fdatasync, rename into
- * queue/) on a worker thread, then a shared fsync of queue/ (dirsync):
+ * Commit = spool_commit (write envelope and header, fdatasync, rename from
+ * free/ into queue/) on a worker thread, then a shared fsync of queue/ (dirsync):
  * concurrent sessions sync their files in parallel and their renames
  * together, so they do not queue up behind each other on the disk.
  */
@@ -29,6 +29,7 @@ struct commit_job {
 	uv_work_t work;
 	struct spool_store *ss;
 	char id[SPOOL_ID_LEN + 1];
+	unsigned slot;
 	int fd;
 	uint64_t len;
 	const struct envelope *env;
@@ -38,11 +39,14 @@ struct commit_job {
 };
 
 static int
-ss_create(void *ctx, char id[STORE_ID_LEN + 1])
+ss_create(void *ctx, char id[STORE_ID_LEN + 1], uint64_t *handle)
 {
 	struct spool_store *ss = ctx;
+	unsigned slot = 0;
+	int fd = spool_create(ss->sp, id, &slot);
 
-	return spool_create(ss->sp, id);
+	*handle = slot;
+	return fd;
 }
 
 static void
@@ -50,7 +54,8 @@ commit_work(uv_work_t *w)
 {
 	struct commit_job *j = w->data;
 
-	j->err = spool_commit(j->ss->sp, j->id, j->fd, j->len, j->env) < 0
+	j->err =
+	    spool_commit(j->ss->sp, j->id, j->slot, j->fd, j->len, j->env) < 0
 	    ? errno
 	    : 0;
 }
@@ -73,6 +78,8 @@ commit_written(uv_work_t *w, int status)
 	if (status < 0 || j->err) {
 		log_warnx("spool: commit %s: %s", j->id,
 		    strerror(j->err ? j->err : -status));
+		/* The file is still in free/: it serves the next message. */
+		spool_discard(j->ss->sp, j->slot, -1);
 		j->ss->busy--;
 		j->cb(j->arg, -1);
 		free(j);
@@ -82,7 +89,7 @@ commit_written(uv_work_t *w, int status)
 }
 
 static void
-ss_commit(void *ctx, const char *id, int fd, uint64_t data_len,
+ss_commit(void *ctx, const char *id, uint64_t handle, int fd, uint64_t data_len,
     const struct envelope *env, store_commit_cb cb, void *arg)
 {
 	struct spool_store *ss = ctx;
@@ -90,6 +97,7 @@ ss_commit(void *ctx, const char *id, int fd, uint64_t data_len,
 
 	j->ss = ss;
 	snprintf(j->id, sizeof(j->id), "%s", id);
+	j->slot = (unsigned)handle;
 	j->fd = fd;
 	j->len = data_len;
 	j->env = env;
@@ -102,11 +110,12 @@ ss_commit(void *ctx, const char *id, int fd, uint64_t data_len,
 }
 
 static void
-ss_discard(void *ctx, const char *id, int fd)
+ss_discard(void *ctx, const char *id, uint64_t handle, int fd)
 {
 	struct spool_store *ss = ctx;
 
-	spool_discard(ss->sp, id, fd);
+	(void)id;
+	spool_discard(ss->sp, (unsigned)handle, fd);
 }
 
 struct recover_ctx {
@@ -143,7 +152,7 @@ ss_recover(void *ctx, store_found_fn fn, void *arg)
 	int cleaned = spool_clean_tmp(ss->sp);
 
 	if (cleaned > 0)
-		log_info("spool: removed %d incomplete file%s from tmp/",
+		log_info("spool: moved %d file%s left in tmp/ to free/",
 		    cleaned, cleaned == 1 ? "" : "s");
 	if (spool_scan(ss->sp, recover_one, &rc) < 0)
 		return -1;

@@ -113,14 +113,16 @@ repair(uint8_t *f, size_t n)
 	put_le(f + 32, elen, 4);
 	put_le(f + 36, crc32c(0, f + eoff, elen), 4);
 	put_le(f + 40, crc32c(0, f, 40), 4);
-	/* Status records: type(1) length(4) value CRC-32C(4). */
+	/* Status records: type(1) length(4) value CRC-32C(4), the checksum
+	 * taken over the queue ID and the record. */
 	off = eoff + elen;
 	while (n - off >= 9) {
 		size_t len = (size_t)get_le(f + off + 1, 4);
 
 		if (len > MAX_STATUS_VALUE || 9 + len > n - off)
 			break;
-		put_le(f + off + 5 + len, crc32c(0, f + off, 5 + len), 4);
+		put_le(f + off + 5 + len,
+		    crc32c(crc32c(0, ID, strlen(ID)), f + off, 5 + len), 4);
 		off += 9 + len;
 	}
 }
