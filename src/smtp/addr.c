@@ -191,6 +191,30 @@ addr_parse_mailbox(const char *s, size_t n, struct mailbox *mb)
 }
 
 enum addr_status
+addr_parse_local(const char *s, size_t n, struct mailbox *mb)
+{
+	int na = 0, r;
+
+	memset(mb, 0, sizeof(*mb));
+	if (n > ADDR_LOCAL_MAX)
+		return ADDR_TOO_LONG;
+	if (n == 0 || memchr(s, '\0', n) != NULL || !utf8_valid(s, n, &na))
+		return ADDR_BAD;
+	if (s[0] == '"') {
+		r = parse_quoted(s, n, mb->local, sizeof(mb->local));
+		if (r < 0)
+			return r == -2 ? ADDR_TOO_LONG : ADDR_BAD;
+	} else {
+		if (!is_dot_string(s, n))
+			return ADDR_BAD;
+		memcpy(mb->local, s, n);
+		mb->local[n] = '\0';
+	}
+	mb->utf8 = na;
+	return ADDR_OK;
+}
+
+enum addr_status
 addr_parse_path(const char *s, size_t n, size_t *used, struct mailbox *mb)
 {
 	size_t i, end;

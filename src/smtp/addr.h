@@ -48,6 +48,9 @@ addr_parse_path(const char *s, size_t n, size_t *used, struct mailbox *mb);
 enum addr_status
 addr_parse_mailbox(const char *s, size_t n, struct mailbox *mb);
 
+/* A local part alone ("alice", VRFY's user name); domain left "". */
+enum addr_status addr_parse_local(const char *s, size_t n, struct mailbox *mb);
+
 /* Is d a syntactically valid domain (LDH labels, or U-labels)? */
 int addr_domain_valid(const char *d, size_t n);
 

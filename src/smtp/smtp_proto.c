@@ -562,8 +562,11 @@ do_vrfy(struct smtp_proto *p, const struct smtp_cmd *c)
 		st = addr_parse_path(c->arg, n, &used, &p->pend_addr);
 		if (st == ADDR_OK && used != n)
 			st = ADDR_BAD;
-	} else {
+	} else if (memchr(c->arg, '@', n) != NULL) {
 		st = addr_parse_mailbox(c->arg, n, &p->pend_addr);
+	} else {
+		/* A user name alone (RFC 5321 3.5.3): one of ours. */
+		st = addr_parse_local(c->arg, n, &p->pend_addr);
 	}
 	if (st != ADDR_OK || p->pend_addr.local[0] == '\0') {
 		reply_err(p, 501, "5.1.3", "Bad address syntax");

@@ -371,6 +371,14 @@ class VrfyTest(TerndTestCase):
         self.expect(c, "VRFY staff@localhost", 250, "2.0.0")
         self.expect(c, "VRFY nobody@localhost", 550, "5.1.1")
         self.expect(c, "VRFY <x@remote.example>", 252, "2.0.0")
+        # A user name alone is one of ours (RFC 5321 3.5.3).
+        self.expect(c, "VRFY alice", 250, "2.0.0", contains="<alice@")
+        self.expect(c, "VRFY postmaster", 250, "2.0.0")
+        self.expect(c, "VRFY nobody", 550, "5.1.1")
+        self.expect(c, "VRFY a..b", 501, "5.1.3")
+        # Non-ASCII needs the SMTPUTF8 parameter (RFC 6531 3.7.4.2).
+        self.expect(c, "VRFY <j\u00f6rg@localhost>", 553, "5.6.7")
+        self.expect(c, "VRFY <j\u00f6rg@localhost> SMTPUTF8", 550, "5.1.1")
         self.expect(c, "VRFY", 501, "5.5.4")
         # VRFY inside a transaction leaves it alone.
         self.expect(c, "MAIL FROM:<s@example.org>", 250)
