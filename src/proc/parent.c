@@ -404,6 +404,23 @@ reaped(struct parent *pp, pid_t pid, int status)
 		s->ctl = NULL;
 	}
 	if (pp->stopping) {
+		/* A process that did not stop cleanly may have left work
+		 * undone (it is redone at the next start): say so. */
+		if (WIFSIGNALED(status) || WEXITSTATUS(status) != 0) {
+			if (WIFSIGNALED(status))
+				log_warnx(
+				    "parent: the %s process (pid %ld) was "
+				    "killed by signal %d while stopping",
+				    proc_role_names[s->role], (long)pid,
+				    WTERMSIG(status));
+			else
+				log_warnx(
+				    "parent: the %s process (pid %ld) "
+				    "exited with status %d while stopping",
+				    proc_role_names[s->role], (long)pid,
+				    WEXITSTATUS(status));
+			pp->status = 1;
+		}
 		advance_stop(pp);
 		return;
 	}

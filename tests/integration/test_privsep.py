@@ -219,6 +219,36 @@ class CrashTest(TerndTestCase):
     def test_local_process_killed(self):
         self.traffic_with_kill("local")
 
+    def test_crash_while_stopping_is_reported(self):
+        t = self.start_ternd()
+        p = processes(t)
+        # Deliveries hang: the queue will wait for them while stopping.
+        os.kill(p["local"][0], signal.SIGSTOP)
+        try:
+            c = self.connect(t)
+            self.ehlo(c)
+            qid = self.send_message(c, "s@example.org", ["bob@localhost"],
+                                    "Subject: x\r\n\r\nbody\r\n")
+            c.close()
+            t.proc.send_signal(signal.SIGTERM)
+            t.wait_log(r"stopping \(signal 15\)")
+            time.sleep(0.5)  # the smtp processes go; the queue waits
+            os.kill(p["queue"][0], signal.SIGKILL)
+        finally:
+            os.kill(p["local"][0], signal.SIGCONT)
+        rc = t.proc.wait(30)
+        t.reap_group("exit after SIGTERM")
+        self.assertEqual(rc, 1, "ternd's exit status when a process died "
+                         "while stopping")
+        self.assertRegex(t.log(), r"the queue process \(pid %d\) was killed "
+                         r"by signal 9 while stopping" % p["queue"][0])
+        # Nothing was lost: the next start delivers it (the local process,
+        # woken, may have delivered it already: at least once).
+        t.start()
+        msgs = t.wait_messages("bob", timeout=20)
+        self.assertTrue(any(qid.encode() in m for m in msgs),
+                        "message %s not delivered after the restart" % qid)
+
 
 class OrdinaryUserTest(TerndTestCase):
     """Started by an ordinary user, the same processes run as that user,
