@@ -61,6 +61,12 @@ EXIM_BIN="$ANCH/root-exim4-daemon-light/usr/sbin/exim4"
 SMTPD_BIN="$ANCH/root-opensmtpd/usr/sbin/smtpd"
 SMTPCTL_BIN="$ANCH/root-opensmtpd/usr/sbin/smtpctl"
 SETTLE_S="${SETTLE_S:-2}"
+# After removing the previous run's files, wait before starting the next
+# server: on ext4 without a journal (this machine's root file system),
+# every new file skips the inodes freed in the last 30 s, so a run started
+# at once would measure the previous run's clean-up.  Applies to every
+# target alike; 0 disables it.
+SETTLE_AFTER_RESET="${SETTLE_AFTER_RESET:-35}"
 APT=(apt-get -o DPkg::Lock::Timeout=300)
 
 W1_N="${W1_N:-20000}"; W1_SESS="${W1_SESS:-20}"; W1_SIZE=4096
@@ -103,6 +109,12 @@ wait_listen() {  # port, max seconds
     sleep 0.1
   done
   return 1
+}
+
+settle_fs() {
+  sync
+  [ "$SETTLE_AFTER_RESET" -gt 0 ] && log "letting the file system settle for ${SETTLE_AFTER_RESET}s after the reset"
+  sleep "$SETTLE_AFTER_RESET"
 }
 
 cg_pids() { [ -n "$CG" ] && [ -f "$CG/cgroup.procs" ] && cat "$CG/cgroup.procs" || true; }
@@ -398,17 +410,17 @@ start_target() {
   raise_nofile
   case $T in
     postfix)
-      rm -rf "$R"; mkdir -p "$R"; conf_postfix "$R" "$V"; cg_create "$T"
+      rm -rf "$R"; settle_fs; mkdir -p "$R"; conf_postfix "$R" "$V"; cg_create "$T"
       launch "$R/start.out" postfix -c "$R/etc" start
       ;;
     exim)
-      rm -rf "$R"; mkdir -p "$R"; conf_exim "$R" "$V"; cg_create "$T"
+      rm -rf "$R"; settle_fs; mkdir -p "$R"; conf_exim "$R" "$V"; cg_create "$T"
       local q=(-q30m); [ "$V" = hold ] && q=()
       launch "$R/daemon.out" unshare -m --propagation private \
         sh -c 'mount --bind "$1" /var/lib && shift && exec "$@"' sh "$R/varlib" "$EXIM_BIN" -bdf "${q[@]}"
       ;;
     opensmtpd)
-      rm -rf "$R"; mkdir -p "$R"; conf_opensmtpd "$R" "$V"; cg_create "$T"
+      rm -rf "$R"; settle_fs; mkdir -p "$R"; conf_opensmtpd "$R" "$V"; cg_create "$T"
       launch "$R/smtpd.log" unshare -m --propagation private \
         sh -c 'mount --bind "$1/varspool" /var/spool && mount --bind "$1/varlib" /var/lib &&
                mount --bind "$2" /usr/libexec && mount --bind "$1/run" /run &&
@@ -421,6 +433,7 @@ start_target() {
       [ -n "${CUSTOM_MAILDIR:-}" ] || die "CUSTOM_MAILDIR unset"
       mkdir -p "$R"
       if [ -n "${CUSTOM_RESET:-}" ]; then sh -c "$CUSTOM_RESET" || die "CUSTOM_RESET failed"; fi
+      settle_fs
       local cmd=${CUSTOM_START:-}
       [ "$V" = hold ] && cmd=${CUSTOM_START_HOLD:-}
       if [ -n "$cmd" ]; then
