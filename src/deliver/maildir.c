@@ -8,6 +8,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "../common/log.h"
+
 #define COPY_BUF (64 * 1024)
 
 static unsigned long delivery_seq;
@@ -190,14 +192,21 @@ maildir_deliver(struct maildir_delivery *d)
 		snprintf(d->name, sizeof(d->name), "%s,S=%lld", base,
 		    (long long)hl + body);
 		snprintf(fin, sizeof(fin), "%s/%s", d->newdir, d->name);
-		/* Never replace an existing message of the same name. */
-		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, fin, RENAME_NOREPLACE) ==
-		    0)
+		/*
+		 * link, then unlink, as qmail does: it never replaces a
+		 * message of the same name, and unlike a rename between two
+		 * directories it takes no file-system-wide lock, which
+		 * concurrent deliveries would queue on.
+		 */
+		if (link(tmp, fin) == 0) {
+			if (unlink(tmp) < 0)
+				log_warn("maildir: unlink %s", tmp);
 			return;
+		}
 		if (errno != EEXIST)
 			break;
 		snprintf(base + strlen(base), sizeof(base) - strlen(base), "x");
 	}
-	fail(d, errno, "rename into new/");
+	fail(d, errno, "link into new/");
 	unlink(tmp);
 }

@@ -4,8 +4,9 @@
  * PURPOSE
  *	Creates the Maildir on first use, writes Return-Path: and
  *	Delivered-To: followed by the message (CRLF turned into LF) into
- *	tmp/ with O_EXCL, syncs it and renames it into new/ under a unique
- *	name (time.MusecPpidQseq.host,S=size).  The caller syncs new/ (shared
+ *	tmp/ with O_EXCL, syncs it and moves it into new/ under a unique
+ *	name (time.MusecPpidQseq.host,S=size), by link and unlink.  The
+ *	caller syncs new/ (shared
  *	with other deliveries, see dirsync) before calling it delivered.
  * TRUST
  *	local process, as the mailbox owner.  The Maildir path comes from

@@ -119,8 +119,7 @@ own(const char *path, const char *user, mode_t mode, char *err, size_t errsz)
 static int
 own_spool(const struct conf *c, char *err, size_t errsz)
 {
-	static const char *const subdirs[] = {
-	    "tmp", "queue", "corrupt", "free"};
+	static const char *const subdirs[] = {"tmp", "queue", "corrupt"};
 	struct passwd *pw = getpwnam(c->queue_user);
 	size_t i;
 

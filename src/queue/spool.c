@@ -33,8 +33,7 @@ struct spool {
 	int tmp_fd;
 	int queue_fd;
 	int corrupt_fd;
-	int free_fd;
-	unsigned *pool; /* names in free/: "%010u" */
+	unsigned *pool; /* spare files in queue/: "f%010u" */
 	size_t npool;
 	unsigned next_free_name;
 };
@@ -80,27 +79,47 @@ mkdir_p(const char *path)
 static int
 for_each_entry(int dirfd, void (*fn)(void *arg, const char *name), void *arg);
 
+/* A spare file's name: "f" and ten digits (never a queue ID). */
+static void
+spare_name(unsigned n, char dst[16])
+{
+	snprintf(dst, 16, "f%010u", n);
+}
+
+static int
+is_spare(const char *name, unsigned *n)
+{
+	uint64_t v;
+
+	if (strlen(name) != 11 || name[0] != 'f' ||
+	    str_to_u64(name + 1, 10, &v) < 0 || v > UINT32_MAX)
+		return 0;
+	*n = (unsigned)v;
+	return 1;
+}
+
 static void
 pool_add_existing(void *arg, const char *name)
 {
 	struct spool *sp = arg;
-	uint64_t n;
+	unsigned n;
 
-	if (strlen(name) != 10 || str_to_u64(name, 10, &n) < 0 ||
-	    n > UINT32_MAX || sp->npool == FREE_POOL_MAX) {
-		unlinkat(sp->free_fd, name, 0);
+	if (!is_spare(name, &n))
+		return;
+	if (sp->npool == FREE_POOL_MAX) {
+		unlinkat(sp->queue_fd, name, 0);
 		return;
 	}
-	sp->pool[sp->npool++] = (unsigned)n;
-	if ((unsigned)n >= sp->next_free_name)
-		sp->next_free_name = (unsigned)n + 1;
+	sp->pool[sp->npool++] = n;
+	if (n >= sp->next_free_name)
+		sp->next_free_name = n + 1;
 }
 
 static void
 load_pool(struct spool *sp)
 {
-	if (for_each_entry(sp->free_fd, pool_add_existing, sp) < 0)
-		log_warn("spool: cannot read free/");
+	if (for_each_entry(sp->queue_fd, pool_add_existing, sp) < 0)
+		log_warn("spool: cannot read queue/");
 }
 
 static void
@@ -116,7 +135,8 @@ truncate_at(int dirfd, const char *name)
 }
 
 /*
- * Move dirfd/name into free/ for reuse; unlink it when the pool is full.
+ * Make dirfd/name a spare file in queue/ for reuse; unlink it when the pool
+ * is full.
  * Reusing a file instead of creating one spares the file system an inode
  * allocation and a free per message.
  */
@@ -137,9 +157,9 @@ retire(struct spool *sp, int dirfd, const char *name)
 			truncate_at(dirfd, name);
 		for (tries = 0; tries < 4; tries++) {
 			n = sp->next_free_name++;
-			snprintf(fname, sizeof(fname), "%010u", n);
+			spare_name(n, fname);
 			/* Never over a file in use: names wrap, eventually. */
-			if (renameat2(dirfd, name, sp->free_fd, fname,
+			if (renameat2(dirfd, name, sp->queue_fd, fname,
 			        RENAME_NOREPLACE) == 0) {
 				sp->pool[sp->npool++] = n;
 				return 0;
@@ -153,7 +173,7 @@ retire(struct spool *sp, int dirfd, const char *name)
 	return unlinkat(dirfd, name, 0);
 }
 
-/* A file from free/ to write a message into, or a new one there. */
+/* A spare file to write a message into, or a new one. */
 static int
 take_file(struct spool *sp, unsigned *slot)
 {
@@ -162,16 +182,16 @@ take_file(struct spool *sp, unsigned *slot)
 
 	while (sp->npool > 0) {
 		*slot = sp->pool[--sp->npool];
-		snprintf(fname, sizeof(fname), "%010u", *slot);
-		fd =
-		    openat(sp->free_fd, fname, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		spare_name(*slot, fname);
+		fd = openat(
+		    sp->queue_fd, fname, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 		if (fd >= 0)
 			return fd;
 	}
 	for (tries = 0; tries < 10; tries++) {
 		*slot = sp->next_free_name++;
-		snprintf(fname, sizeof(fname), "%010u", *slot);
-		fd = openat(sp->free_fd, fname,
+		spare_name(*slot, fname);
+		fd = openat(sp->queue_fd, fname,
 		    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd >= 0 || errno != EEXIST)
 			return fd;
@@ -199,9 +219,7 @@ spool_open(const char *dir, char *err, size_t errsz)
 	sp->tmp_fd = open_subdir(dir, "tmp", err, errsz);
 	sp->queue_fd = open_subdir(dir, "queue", err, errsz);
 	sp->corrupt_fd = open_subdir(dir, "corrupt", err, errsz);
-	sp->free_fd = open_subdir(dir, "free", err, errsz);
-	if (sp->tmp_fd < 0 || sp->queue_fd < 0 || sp->corrupt_fd < 0 ||
-	    sp->free_fd < 0) {
+	if (sp->tmp_fd < 0 || sp->queue_fd < 0 || sp->corrupt_fd < 0) {
 		spool_close(sp);
 		return NULL;
 	}
@@ -221,8 +239,6 @@ spool_close(struct spool *sp)
 		close(sp->queue_fd);
 	if (sp->corrupt_fd >= 0)
 		close(sp->corrupt_fd);
-	if (sp->free_fd >= 0)
-		close(sp->free_fd);
 	free(sp->pool);
 	free(sp->dir);
 	free(sp);
@@ -386,8 +402,9 @@ spool_commit(struct spool *sp, const char *id, unsigned slot, int fd,
 		goto fail;
 	}
 	fd = -1;
-	snprintf(fname, sizeof(fname), "%010u", slot);
-	if (renameat2(sp->free_fd, fname, sp->queue_fd, id, RENAME_NOREPLACE) <
+	spare_name(slot, fname);
+	/* Within one directory: no file-system-wide rename lock. */
+	if (renameat2(sp->queue_fd, fname, sp->queue_fd, id, RENAME_NOREPLACE) <
 	    0)
 		goto fail;
 	return 0;
@@ -411,7 +428,7 @@ spool_discard(struct spool *sp, unsigned slot, int fd)
 {
 	if (fd >= 0)
 		close(fd);
-	/* The file stays where it is, in free/, for the next message. */
+	/* The file stays where it is, a spare, for the next message. */
 	if (sp->npool < FREE_POOL_MAX)
 		sp->pool[sp->npool++] = slot;
 }
@@ -489,7 +506,10 @@ static void
 scan_one(void *arg, const char *name)
 {
 	struct scan_ctx *c = arg;
+	unsigned n;
 
+	if (is_spare(name, &n))
+		return;
 	if (!valid_id(name)) {
 		log_warnx("spool: queue/%s is not a queue file, moved to "
 		          "corrupt/",

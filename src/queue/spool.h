@@ -3,13 +3,13 @@
  *	spool - the queue's files on local disk
  * PURPOSE
  *	One file per message.  The smtp side writes the message text into a
- *	file of free/ (a "slot"); committing writes the envelope and the
- *	header, syncs the file and renames it into queue/.  A finished file
- *	goes back to free/ for the next message.  Delivery progress is
- *	recorded as checksummed status records after the envelope.  Every
- *	function here is synchronous; the queue decides which run in the
- *	thread pool.
- *
+ *	spare file of queue/ (a "slot", named f<number>); committing writes
+ *	the envelope and the header, syncs the file and renames it to its
+ *	queue ID, in the same directory.  A finished file becomes a spare
+ *	again for the next message.  Delivery progress is recorded as
+ *	checksummed status records after the envelope.  Every function here
+ *	is synchronous; the queue decides which run in the thread pool.
+
  *	File layout (all integers little endian):
  *	  0   8  magic "TERNQ\0\0\1"
  *	  8   8  data offset (64)
@@ -27,15 +27,16 @@
  *	         (a reused file is not cut to size at commit)
  *
  *	Directories under spool_directory:
- *	  free/     files for new messages, named by number: finished ones
- *	            come back here, so steady traffic allocates and frees
- *	            no inodes; messages being received and commits in
- *	            progress are written here too (their content is
- *	            meaningless until the rename into queue/)
- *	  queue/    committed messages, one file each, named by queue ID
+ *	  queue/    committed messages, one file each, named by queue ID,
+ *	            and spare files named f<number>: finished files kept for
+ *	            reuse (steady traffic neither creates nor removes a
+ *	            file), and messages being received or committed (their
+ *	            content is meaningless until the rename); renames stay
+ *	            within this one directory, so they take no lock on the
+ *	            whole file system
  *	  corrupt/  files that failed validation, kept for inspection
- *	  tmp/      no longer written; files an older tern left there are
- *	            moved to free/ at start
+ *	  tmp/      no longer written; files an older tern left there become
+ *	            spares at start
  * TRUST
  *	queue process.  Files read back may be torn (crash) or corrupted:
  *	everything is validated before use.
@@ -74,7 +75,7 @@ const char *spool_dir(const struct spool *sp);
 void spool_new_id(char id[SPOOL_ID_LEN + 1]);
 
 /*
- * A new message: a fresh ID, and a file in free/ (its number in *slot)
+ * A new message: a fresh ID, and a spare file (its number in *slot)
  * opened read-write and positioned at the data offset.  -1 on error.
  */
 int spool_create(struct spool *sp, char id[SPOOL_ID_LEN + 1], unsigned *slot);
@@ -91,7 +92,7 @@ int spool_sync_queue_dir(struct spool *sp);
 /* Close fd (if >= 0) and give the slot back (an aborted message). */
 void spool_discard(struct spool *sp, unsigned slot, int fd);
 
-/* Move whatever is under tmp/ to free/ (boot).  Returns how many. */
+/* Make whatever is under tmp/ a spare (boot).  Returns how many. */
 int spool_clean_tmp(struct spool *sp);
 /* Call fn for each file name in queue/ (boot). */
 int
@@ -110,7 +111,7 @@ int spool_append_status(struct spool *sp, const char *id,
     enum spool_status_type type, const char *value);
 /* Retire queue/<id> (every recipient is done): reused or removed. */
 int spool_remove(struct spool *sp, const char *id);
-/* Files waiting in free/ for reuse. */
+/* Spare files waiting for reuse. */
 size_t spool_free_files(const struct spool *sp);
 /* Open queue/<id> read-only for delivery. */
 int spool_open_data(struct spool *sp, const char *id);

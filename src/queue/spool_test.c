@@ -83,6 +83,10 @@ exists(const struct fixture *f, const char *sub, const char *name)
 	return stat(p, &st) == 0;
 }
 
+/*
+ * Files in a spool directory.  "spares" counts the spare files in queue/
+ * (f<number>), "queue" only the messages there.
+ */
 static size_t
 count_files(const struct fixture *f, const char *sub)
 {
@@ -90,13 +94,20 @@ count_files(const struct fixture *f, const char *sub)
 	DIR *d;
 	struct dirent *de;
 	size_t n = 0;
+	int spares = strcmp(sub, "spares") == 0;
 
-	snprintf(p, sizeof(p), "%s/%s", f->spooldir, sub);
+	snprintf(p, sizeof(p), "%s/%s", f->spooldir, spares ? "queue" : sub);
 	d = opendir(p);
 	assert_non_null(d);
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			n++;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (strcmp(sub, "queue") == 0 && de->d_name[0] == 'f')
+			continue;
+		if (spares && de->d_name[0] != 'f')
+			continue;
+		n++;
+	}
 	closedir(d);
 	return n;
 }
@@ -240,10 +251,10 @@ open_makes_every_directory(void **state)
 	FIX;
 	char p[512];
 	struct stat st;
-	static const char *const subs[] = {"tmp", "queue", "corrupt", "free"};
+	static const char *const subs[] = {"tmp", "queue", "corrupt"};
 	size_t i;
 
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 3; i++) {
 		snprintf(p, sizeof(p), "%s/%s", f->spooldir, subs[i]);
 		if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode))
 			fail_msg("%s: expected a directory", p);
@@ -336,7 +347,7 @@ failed_commit_commits_nothing(void **state)
 	/* The file is the slot's still; given back, it serves again. */
 	spool_discard(f->sp, slot, -1);
 	assert_int_equal(spool_free_files(f->sp), 1);
-	assert_int_equal(count_files(f, "free"), 1);
+	assert_int_equal(count_files(f, "spares"), 1);
 }
 
 static void
@@ -357,7 +368,7 @@ discard_gives_the_file_back(void **state)
 	fd = spool_create(f->sp, again, &slot2);
 	assert_true(fd >= 0);
 	assert_int_equal(slot2, slot);
-	assert_int_equal(count_files(f, "free"), 1);
+	assert_int_equal(count_files(f, "spares"), 1);
 	spool_discard(f->sp, slot2, fd);
 }
 
@@ -559,7 +570,7 @@ quarantine_moves_the_file_to_corrupt(void **state)
 /* -------------------------------------------------------- housekeeping */
 
 static void
-clean_tmp_moves_leftovers_to_free(void **state)
+clean_tmp_makes_leftovers_spare(void **state)
 {
 	FIX;
 	char c[SPOOL_ID_LEN + 1], p[512];
@@ -577,7 +588,7 @@ clean_tmp_moves_leftovers_to_free(void **state)
 	store(f, "kept\r\n", 1, c);
 	assert_int_equal(spool_clean_tmp(f->sp), 2);
 	assert_int_equal(count_files(f, "tmp"), 0);
-	assert_int_equal(count_files(f, "free"), 2);
+	assert_int_equal(count_files(f, "spares"), 2);
 	assert_int_equal(spool_free_files(f->sp), 2);
 	assert_true(exists(f, "queue", c));
 	assert_int_equal(spool_clean_tmp(f->sp), 0);
@@ -649,7 +660,7 @@ removed_files_are_reused_without_old_content(void **state)
 	/* the next message takes that file */
 	store(f, "short\r\n", 3, b);
 	assert_int_equal(spool_free_files(f->sp), 0);
-	assert_int_equal(count_files(f, "free"), 0);
+	assert_int_equal(count_files(f, "spares"), 0);
 	load_ok(f, b, &env, &len);
 	assert_int_equal(len, 7);
 	assert_int_equal(env.rcpt[0].state, ENV_RCPT_PENDING);
@@ -728,7 +739,7 @@ main(void)
 	    T(truncated_file_fails_to_load),
 	    T(missing_file_fails_to_load),
 	    T(quarantine_moves_the_file_to_corrupt),
-	    T(clean_tmp_moves_leftovers_to_free),
+	    T(clean_tmp_makes_leftovers_spare),
 	    T(scan_lists_messages_and_moves_strangers_away),
 	    T(free_space_is_reported),
 	    T(removed_files_are_reused_without_old_content),

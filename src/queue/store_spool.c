@@ -12,8 +12,8 @@
 #include "spool.h"
 
 /*
- * Commit = spool_commit (write envelope and header, fdatasync, rename from
- * free/ into queue/) on a worker thread, then a shared fsync of queue/ (dirsync):
+ * Commit = spool_commit (write envelope and header, fdatasync, rename a
+ * spare file of queue/ to its queue ID) on a worker thread, then a shared fsync of queue/ (dirsync):
  * concurrent sessions sync their files in parallel and their renames
  * together, so they do not queue up behind each other on the disk.
  */
@@ -78,7 +78,7 @@ commit_written(uv_work_t *w, int status)
 	if (status < 0 || j->err) {
 		log_warnx("spool: commit %s: %s", j->id,
 		    strerror(j->err ? j->err : -status));
-		/* The file is still in free/: it serves the next message. */
+		/* The file is still a spare: it serves the next message. */
 		spool_discard(j->ss->sp, j->slot, -1);
 		j->ss->busy--;
 		j->cb(j->arg, -1);
@@ -152,8 +152,8 @@ ss_recover(void *ctx, store_found_fn fn, void *arg)
 	int cleaned = spool_clean_tmp(ss->sp);
 
 	if (cleaned > 0)
-		log_info("spool: moved %d file%s left in tmp/ to free/",
-		    cleaned, cleaned == 1 ? "" : "s");
+		log_info("spool: %d file%s left in tmp/ made spare", cleaned,
+		    cleaned == 1 ? "" : "s");
 	if (spool_scan(ss->sp, recover_one, &rc) < 0)
 		return -1;
 	log_info("spool: recovered %d message%s%s", rc.loaded,

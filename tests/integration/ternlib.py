@@ -443,8 +443,11 @@ class Ternd:
             time.sleep(0.03)
 
     def queue_files(self):
+        """Messages in the queue (not the spare files, f<number>)."""
         try:
-            return sorted(os.listdir(os.path.join(self.spool, "queue")))
+            return sorted(n for n in os.listdir(os.path.join(self.spool,
+                                                             "queue"))
+                          if not re.match(r"f\d{10}$", n))
         except FileNotFoundError:
             return []
 

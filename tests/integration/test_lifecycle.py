@@ -318,7 +318,7 @@ class RestartTest(TerndTestCase):
             ["1ZZZZZZZZZZZZZ", "0AAAAAAAAAAAAA", "not-a-queue-id"]))
         self.assertEqual(os.listdir(os.path.join(t.spool, "tmp")), [])
         self.assertRegex(t.log(), r"moved to corrupt/")
-        self.assertRegex(t.log(), r"moved 1 file left in tmp/ to free/")
+        self.assertRegex(t.log(), r"1 file left in tmp/ made spare")
         c = self.connect(t)
         self.ehlo(c)
         self.send_message(c, "s@example.org", ["ok@localhost"], MSG)
