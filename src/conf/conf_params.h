@@ -92,6 +92,8 @@
 	    "DATA followed by message text before our 354: 554 5.5.0") \
 	X(delivery_concurrency, INT, "32", NULL, 1, 1024, NULL, \
 	    "local deliveries running at once") \
+	X(mailbox_concurrency, INT, "32", NULL, 1, 1024, NULL, \
+	    "deliveries running at once into one Maildir") \
 	X(maximal_queue_lifetime, TIME, "5d", NULL, 60000, 31536000000ULL, \
 	    NULL, "how long a message may stay deferred before it fails") \
 	X(minimal_backoff_time, TIME, "60s", NULL, 100, 86400000, NULL, \

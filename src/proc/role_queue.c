@@ -70,6 +70,7 @@ static void
 sched_params_from(const struct conf *c, struct sched_params *sp)
 {
 	sp->concurrency = (unsigned)c->delivery_concurrency;
+	sp->box_concurrency = (unsigned)c->mailbox_concurrency;
 	sp->lifetime_ms = c->maximal_queue_lifetime;
 	sp->min_backoff_ms = c->minimal_backoff_time;
 	sp->max_backoff_ms = c->maximal_backoff_time;

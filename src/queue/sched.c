@@ -27,8 +27,21 @@ struct job {
 	struct run *run;
 	size_t rcpt;
 	char maildir[PATH_MAX];
+	struct box *box;
 	struct job *next;
 };
+
+/*
+ * A Maildir with deliveries running.  Each of them creates a file in the
+ * same directory; past a few at once they only queue on its lock.
+ */
+struct box {
+	char *path;
+	unsigned active;
+	struct box *next;
+};
+
+#define BOX_BUCKETS 256
 
 struct sched {
 	struct queue *q;
@@ -39,7 +52,58 @@ struct sched {
 	unsigned waiting;   /* jobs resolved, waiting for a slot */
 	int stopped;
 	struct job *pending, **pending_tail;
+	struct box *boxes[BOX_BUCKETS];
 };
+
+/* Where the box for path is, or would be linked. */
+static struct box **
+box_slot(struct sched *s, const char *path)
+{
+	unsigned h = 5381;
+	const char *p;
+	struct box **bp;
+
+	for (p = path; *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	for (bp = &s->boxes[h % BOX_BUCKETS]; *bp; bp = &(*bp)->next)
+		if (strcmp((*bp)->path, path) == 0)
+			break;
+	return bp;
+}
+
+static struct box *
+box_get(struct sched *s, const char *path)
+{
+	struct box **bp = box_slot(s, path);
+
+	if (*bp == NULL) {
+		*bp = xcalloc(1, sizeof(**bp));
+		(*bp)->path = xstrdup(path);
+	}
+	return *bp;
+}
+
+/* One delivery less; a Maildir nothing is delivered to is forgotten. */
+static void
+box_put(struct sched *s, struct box *b)
+{
+	struct box **bp;
+
+	if (--b->active > 0)
+		return;
+	bp = box_slot(s, b->path);
+	*bp = b->next;
+	free(b->path);
+	free(b);
+}
+
+static int
+box_room(struct sched *s, const char *path)
+{
+	struct box *b = *box_slot(s, path);
+
+	return b == NULL || b->active < s->params.box_concurrency;
+}
 
 static int64_t
 now_us(void)
@@ -157,6 +221,7 @@ job_done(void *arg, const struct maildir_delivery *d)
 		queue_rcpt_failed(s->q, r->it, j->rcpt);
 		break;
 	}
+	box_put(s, j->box);
 	free(j);
 	s->active--;
 	if (--r->pending == 0)
@@ -176,6 +241,8 @@ start_job(struct sched *s, struct job *j)
 	req.maildir = j->maildir;
 	req.return_path = r->it->env.sender;
 	req.rcpt = r->it->env.rcpt[j->rcpt].addr;
+	j->box = box_get(s, j->maildir);
+	j->box->active++;
 	s->active++;
 	s->svc.ops->deliver(s->svc.ctx, &req, job_done, j);
 }
@@ -266,20 +333,25 @@ kick(void *arg)
 	if (!s->svc.ops->ready(s->svc.ctx))
 		return;
 	while (!s->stopped && s->active < s->params.concurrency) {
-		struct job *j = s->pending;
+		struct job **jp, *j;
 
+		/* The oldest job whose Maildir has room. */
+		for (jp = &s->pending; (j = *jp) != NULL; jp = &j->next)
+			if (box_room(s, j->maildir))
+				break;
 		if (j != NULL) {
-			s->pending = j->next;
-			if (s->pending == NULL)
-				s->pending_tail = &s->pending;
+			*jp = j->next;
+			if (s->pending_tail == &j->next)
+				s->pending_tail = jp;
 			s->waiting--;
 			start_job(s, j);
 			continue;
 		}
-		/* Claim more only while the work in hand cannot fill the
-		 * free slots. */
-		if (s->active + s->waiting + s->resolving >=
-		    s->params.concurrency)
+		/* Claim more while the work in hand cannot fill the free
+		 * slots; jobs waiting for a busy Maildir count, up to twice
+		 * the slots, so that other Maildirs' mail is found. */
+		if (s->waiting + s->resolving >= 2 * s->params.concurrency ||
+		    s->active + s->resolving >= s->params.concurrency)
 			break;
 		if ((it = queue_claim(s->q)) == NULL)
 			break;
@@ -306,6 +378,8 @@ void
 sched_free(struct sched *s)
 {
 	struct job *j, *next;
+	struct box *b, *bnext;
+	size_t i;
 
 	if (s == NULL)
 		return;
@@ -318,6 +392,12 @@ sched_free(struct sched *s)
 		if (--r->pending == 0)
 			run_finish(r);
 	}
+	for (i = 0; i < BOX_BUCKETS; i++)
+		for (b = s->boxes[i]; b; b = bnext) {
+			bnext = b->next;
+			free(b->path);
+			free(b);
+		}
 	free(s);
 }
 

@@ -46,7 +46,8 @@ struct sched_services {
 };
 
 struct sched_params {
-	unsigned concurrency;
+	unsigned concurrency;     /* deliveries at once, in all */
+	unsigned box_concurrency; /* deliveries at once into one Maildir */
 	uint64_t lifetime_ms;
 	uint64_t min_backoff_ms;
 	uint64_t max_backoff_ms;
