@@ -20,8 +20,11 @@
 #   POSTFIX_PORT=2535 TERN_PORT=2536   loopback ports used for the run
 #   W3_MIN_AVAIL_MIB=2048       the idle client stops opening sessions when the
 #                               machine's available memory falls below this
-#   TARGETS="postfix custom"    what to run (custom is ternd); one of them alone
-#                               is for trying things out, the report needs both
+#   TARGETS="postfix custom"    what to run: postfix, custom (ternd as deployed,
+#                               one process per role) and single (ternd -1, all
+#                               roles in one process).  The report compares
+#                               tern with Postfix, and multi-process tern with
+#                               single, for whichever pairs ran.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -55,6 +58,9 @@ done
 for w in $WORKLOADS; do
   case $w in W1|W2|W3|W3T|DUR) ;; W1R|W2R) die "$w needs outbound delivery, which ternd does not have yet" ;;
     *) die "unknown workload $w" ;; esac
+done
+for t in $TARGETS; do
+  case $t in postfix|custom|single) ;; *) die "unknown target $t (postfix, custom, single)" ;; esac
 done
 
 umask 022      # ternd's role users must reach the work folder and the table
@@ -107,7 +113,8 @@ TERND_SRC=$TERND
 TERND="$T/ternd"
 "$TERND" -t -f "$T/tern.conf" || die "ternd rejects $T/tern.conf"
 q() { printf '%q' "$1"; }
-CUSTOM_START="$(q "$TERND") -f $(q "$T/tern.conf")"
+TERN_START="$(q "$TERND") -f $(q "$T/tern.conf")"
+CUSTOM_START=$TERN_START
 export CUSTOM_START
 # every run starts with an empty queue and Maildir, as the harness's own targets do
 CUSTOM_RESET="rm -rf $(q "$T/spool") $(q "$T/mail") && mkdir -p $(q "$T/spool") $(q "$T/mail")"
@@ -155,14 +162,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# one harness call per measurement, in its own process group (see cleanup)
+# one harness call per measurement, in its own process group (see cleanup);
+# NAME=single files the harness's "custom" figures under that name
 harness() {
-  local out=$1; shift
+  local out=$1 name=$2; shift 2
   : > "$OUT/last.txt"
   setsid "$H" "$@" > "$OUT/last.txt" &
   HPID=$!
   wait "$HPID" || log "$*: harness exit status $?"
   HPID=""
+  if [ "$name" != custom ]; then sed -i "s/^custom /$name /" "$OUT/last.txt"; fi
   cat "$OUT/last.txt" >> "$out"
   cat "$OUT/last.txt"
 }
@@ -206,13 +215,16 @@ for ((rep = 1; rep <= REPS; rep++)); do
   for W in $WORKLOADS; do
     [ "$W" = DUR ] && [ "$rep" -gt 1 ] && continue    # exact counts: once is enough
     for tgt in $TARGETS; do    # interleaved: postfix, tern, postfix, tern ...
-      log "rep $rep/$REPS $W $( [ "$tgt" = custom ] && echo tern || echo postfix)"
-      if [ "$W" = DUR ]; then harness "$OUT/dur.txt" dur "$tgt"; continue; fi
+      log "rep $rep/$REPS $W $(case $tgt in custom) echo tern ;; single) echo "tern -1" ;; *) echo "$tgt" ;; esac)"
+      # the harness knows ternd as "custom"; single is the same binary with -1
+      htgt=$tgt CUSTOM_START=$TERN_START
+      [ "$tgt" = single ] && htgt=custom CUSTOM_START="$TERN_START -1"
+      if [ "$W" = DUR ]; then harness "$OUT/dur.txt" "$tgt" dur "$htgt"; continue; fi
       if [ "$tgt" = custom ] && [[ " $PERF " == *" $W "* ]]; then
         setsid bash -c "$(declare -f perf_watch); OUT=$(q "$OUT") PERF_SECONDS=$PERF_SECONDS perf_watch $W $rep" 2>"$OUT/perf-$W-rep$rep.log" &
         PPID_WATCH=$!
       fi
-      harness "$OUT/raw-rep$rep.txt" run "$tgt" "$W"
+      harness "$OUT/raw-rep$rep.txt" "$tgt" run "$htgt" "$W"
       if [ -n "$PPID_WATCH" ]; then
         wait "$PPID_WATCH" 2>/dev/null || true
         PPID_WATCH=""
@@ -232,11 +244,22 @@ echo "machine loadavg_at_end $(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)" >> "$O
   if compgen -G "$OUT/raw-rep*.txt" >/dev/null; then
     "$PY" "$HERE/mtabench.py" median "$OUT"/raw-rep*.txt > "$OUT/median.txt"
     "$PY" "$HERE/mtabench.py" median --spread "$OUT"/raw-rep*.txt > "$OUT/median-spread.txt"
-    "$PY" "$HERE/mtabench.py" compare --base postfix --new custom --base-name postfix --new-name tern \
-      --rate-goal 4 --cpu-goal 4 --idle-goal-mib 64 "$OUT/median.txt"
-    echo
-    echo "ratios: rates are tern/postfix (higher is better for tern); CPU and memory are"
-    echo "postfix/tern (higher: tern uses less)."
+    if [[ " $TARGETS " == *" postfix "* && " $TARGETS " == *" custom "* ]]; then
+      "$PY" "$HERE/mtabench.py" compare --base postfix --new custom --base-name postfix --new-name tern \
+        --rate-goal 4 --cpu-goal 4 --idle-goal-mib 64 "$OUT/median.txt"
+      echo
+      echo "ratios: rates are tern/postfix (higher is better for tern); CPU and memory are"
+      echo "postfix/tern (higher: tern uses less)."
+    fi
+    if [[ " $TARGETS " == *" single "* && " $TARGETS " == *" custom "* ]]; then
+      echo
+      echo "tern as deployed (one process per role) vs ternd -1 (one process)"
+      "$PY" "$HERE/mtabench.py" compare --base single --new custom --base-name "tern -1" --new-name tern \
+        --rate-goal 0.9 "$OUT/median.txt"
+      echo
+      echo "ratios: rates are tern/tern -1 (goal: at least 0.9, within 10%); CPU and"
+      echo "memory are tern -1/tern (below 1: the separate processes cost more)."
+    fi
   fi
   if [ -s "$OUT/dur.txt" ]; then
     echo

@@ -481,7 +481,8 @@ msg_allowed(enum proc_role self, enum proc_role from, uint16_t type)
 		return from == ROLE_QUEUE && type == MSG_RESOLVE;
 	case ROLE_SMTP:
 		if (from == ROLE_LOOKUP)
-			return type == MSG_ADMIT_ANS || type == MSG_LOOKUP_ANS;
+			return type == MSG_ADMIT_ANS ||
+			    type == MSG_LOOKUP_ANS || type == MSG_TABLES;
 		return from == ROLE_QUEUE &&
 		    (type == MSG_ROOM_ANS || type == MSG_OPEN_ANS ||
 		        type == MSG_COMMIT_ANS || type == MSG_QUEUED_ANS ||
@@ -492,7 +493,7 @@ msg_allowed(enum proc_role self, enum proc_role from, uint16_t type)
 			    type == MSG_COMMIT || type == MSG_ABORT ||
 			    type == MSG_QUEUED;
 		if (from == ROLE_LOOKUP)
-			return type == MSG_RESOLVE_ANS;
+			return type == MSG_RESOLVE_ANS || type == MSG_TABLES;
 		return from == ROLE_LOCAL && type == MSG_DELIVER_ANS;
 	case ROLE_LOCAL:
 		return from == ROLE_QUEUE && type == MSG_DELIVER;
@@ -538,6 +539,7 @@ msg_check(enum proc_role self, enum proc_role from, uint16_t type,
 	case MSG_STOP:
 	case MSG_OPEN:
 	case MSG_QUEUED:
+	case MSG_TABLES:
 		return n == 0 ? 0 : -1;
 	case MSG_ADMIT:
 	case MSG_RELEASE:

@@ -59,6 +59,7 @@ enum msg_type {
 	/* lookup -> smtp */
 	MSG_ADMIT_ANS = 30,
 	MSG_LOOKUP_ANS,
+	MSG_TABLES, /* unasked, also to the queue: the tables changed */
 	/* queue -> lookup */
 	MSG_RESOLVE = 40,
 	/* lookup -> queue */

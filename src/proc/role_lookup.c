@@ -183,6 +183,7 @@ reload(struct child *ch, const struct conf *c)
 {
 	struct lk_state *st = child_data(ch);
 	struct lookup *lk;
+	struct lk_peer *p;
 	char err[512];
 
 	if ((lk = lookup_new(c, err, sizeof(err))) == NULL) {
@@ -192,6 +193,10 @@ reload(struct child *ch, const struct conf *c)
 	lookup_free(st->lk);
 	st->lk = lk;
 	apply(st, c);
+	/* What the peers remember of the old tables is stale; every answer
+	 * after this notice comes from the new ones. */
+	for (p = st->peers; p; p = p->next)
+		ipc_send(p->ipc, MSG_TABLES, 0, NULL, 0, -1);
 	log_info("lookup: tables reloaded");
 }
 

@@ -34,6 +34,7 @@ struct q_peer {
 	struct q_state *st;
 	struct ipc *ipc;
 	struct q_open *open;
+	unsigned nopen;
 	int refs;
 	struct q_peer *next;
 };
@@ -44,6 +45,7 @@ struct q_state {
 	struct sched *sched;
 	struct svc_ipc *svc;
 	struct q_peer *peers;
+	unsigned max_open; /* messages one smtp process may have open */
 	uv_timer_t stop_timer;
 	uv_timer_t space_timer;
 	uint64_t stop_started;
@@ -104,6 +106,7 @@ peer_gone(struct q_peer *p)
 		free(o);
 	}
 	p->open = NULL;
+	p->nopen = 0;
 	if (p->ipc) {
 		ipc_close(p->ipc);
 		p->ipc = NULL;
@@ -130,6 +133,7 @@ take_open(struct q_peer *p, const char *id)
 	for (op = &p->open; (o = *op) != NULL; op = &o->next)
 		if (strcmp(queue_msg_id(o->m), id) == 0) {
 			*op = o->next;
+			p->nopen--;
 			m = o->m;
 			free(o);
 			return m;
@@ -157,11 +161,19 @@ committed(void *arg, int status)
 static void
 do_open(struct q_peer *p, uint32_t id)
 {
-	struct queue_msg *m = queue_msg_open(p->st->q);
+	struct queue_msg *m = NULL;
 	struct q_open *o;
 	struct buf b;
 	int fd = -1;
 
+	/* One message per session, and a few opened ahead: more is not a
+	 * working smtp process, and would run the queue out of files. */
+	if (p->nopen < p->st->max_open)
+		m = queue_msg_open(p->st->q);
+	else
+		log_warnx("queue: an smtp process has %u messages open; "
+		          "refusing more",
+		    p->nopen);
 	buf_init(&b, 256);
 	if (m != NULL && (fd = dup(queue_msg_fd(m))) < 0) {
 		log_warn("queue: dup");
@@ -178,6 +190,7 @@ do_open(struct q_peer *p, uint32_t id)
 	o->m = m;
 	o->next = p->open;
 	p->open = o;
+	p->nopen++;
 	msg_enc_id(&b, 1, queue_msg_id(m));
 	ipc_send(p->ipc, MSG_OPEN_ANS, id, b.data, b.len, fd);
 	buf_free(&b);
@@ -303,6 +316,12 @@ space_due(uv_timer_t *t)
 		send_space(st, p);
 }
 
+static unsigned
+max_open(const struct conf *c)
+{
+	return (unsigned)c->max_sessions + SVC_OPEN_AHEAD;
+}
+
 static int
 start(struct child *ch, const struct conf *c)
 {
@@ -321,6 +340,7 @@ start(struct child *ch, const struct conf *c)
 		return -1;
 	}
 	queue_params_from(c, &qp);
+	st->max_open = max_open(c);
 	st->q = queue_new(child_loop(ch), store, &qp);
 	st->svc = svc_ipc_new(child_loop(ch), ROLE_QUEUE);
 	svc_ipc_sched_services(st->svc, &svc);
@@ -348,6 +368,7 @@ reload(struct child *ch, const struct conf *c)
 	struct sched_params sp;
 
 	queue_params_from(c, &qp);
+	st->max_open = max_open(c);
 	queue_set_params(st->q, &qp);
 	sched_params_from(c, &sp);
 	sched_set_params(st->sched, &sp);

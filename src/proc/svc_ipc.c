@@ -8,6 +8,7 @@
 #include "../common/ipc.h"
 #include "../common/log.h"
 #include "../common/xmem.h"
+#include "acache.h"
 
 #define BUCKETS 1024
 #define PAYLOAD_MAX (64u * 1024 * 1024)
@@ -27,7 +28,16 @@ struct pending {
 		local_cb deliver;
 	} cb;
 	void *arg;
+	void *key; /* the request, for the cache (cacheable types only) */
+	size_t keylen;
 	struct pending *next;
+};
+
+#define READY_MAX SVC_OPEN_AHEAD
+
+struct ready {
+	int fd;
+	char id[SPOOL_ID_LEN + 1];
 };
 
 struct svc_ipc {
@@ -39,7 +49,14 @@ struct svc_ipc {
 	unsigned outstanding;
 	uint64_t room; /* the queue's queue_room(), 0 until it says */
 	int room_known;
+	struct acache *cache; /* answers that hold until the next reload */
+	struct ready ready[READY_MAX];
+	unsigned nready, opening;
 };
+
+static void refill(struct svc_ipc *sv);
+static void drop_ready(struct svc_ipc *sv);
+static void s_abort(void *ctx, const char *id);
 
 /* Answer a request as if its peer had said "not now". */
 static void
@@ -96,6 +113,13 @@ fail_pending(struct pending *p)
 	}
 }
 
+static void
+free_pending(struct pending *p)
+{
+	free(p->key);
+	free(p);
+}
+
 static struct pending *
 take(struct svc_ipc *sv, uint32_t id)
 {
@@ -135,7 +159,7 @@ fail_role(struct svc_ipc *sv, enum proc_role role)
 	while ((p = failed) != NULL) {
 		failed = p->next;
 		fail_pending(p);
-		free(p);
+		free_pending(p);
 	}
 }
 
@@ -162,6 +186,8 @@ peer_closed(void *arg, struct ipc *ipc)
 	          "back",
 	    proc_role_names[sv->self], proc_role_names[role]);
 	sv->peer[role] = NULL;
+	if (role == ROLE_QUEUE)
+		drop_ready(sv);
 	fail_role(sv, role);
 }
 
@@ -177,12 +203,37 @@ reject(
 	fail_role(sv, role);
 }
 
-static void
-on_answer(void *arg, struct ipc *ipc, struct ipc_msg *m)
+/* Is this answer one that holds until the next reload? */
+static int
+cacheable(uint16_t type, const void *data, size_t len)
 {
-	struct svc_ipc *sv = arg;
-	enum proc_role role = role_of(sv, ipc);
-	struct pending *p;
+	struct lookup_reply lr;
+	struct lookup_dest dest;
+	int ok = 0;
+
+	switch (type) {
+	case MSG_LOOKUP_ANS:
+		/* A temporary failure is not a verdict on the recipient. */
+		if (msg_dec_lookup_ans(data, len, &lr) == 0) {
+			ok = lr.code < 400 || lr.code >= 500;
+			lookup_reply_free(&lr);
+		}
+		return ok;
+	case MSG_RESOLVE_ANS:
+		return msg_dec_resolve_ans(data, len, &dest) == 0 &&
+		    dest.type != LOOKUP_DEST_TEMPFAIL;
+	}
+	return 0;
+}
+
+/*
+ * Decode an answer and hand it to the request's callback.  -1 when the
+ * payload is not a valid answer of that type (the callback has not run).
+ */
+static int
+answer_with(
+    struct pending *p, uint16_t type, const void *data, size_t len, int fd)
+{
 	struct svc_admission adm;
 	struct msg_admit_ans aa;
 	struct lookup_reply lr;
@@ -192,7 +243,63 @@ on_answer(void *arg, struct ipc *ipc, struct ipc_msg *m)
 	char id[SPOOL_ID_LEN + 1];
 	uint64_t v64;
 	uint8_t v8;
-	int bad = 0;
+
+	switch (type) {
+	case MSG_ADMIT_ANS:
+		if (msg_dec_admit_ans(data, len, &aa) < 0)
+			return -1;
+		adm.verdict = aa.verdict;
+		adm.client = aa.client;
+		p->cb.admit(p->arg, &adm);
+		return 0;
+	case MSG_LOOKUP_ANS:
+		if (msg_dec_lookup_ans(data, len, &lr) < 0)
+			return -1;
+		p->cb.lookup(p->arg, &lr);
+		lookup_reply_free(&lr);
+		return 0;
+	case MSG_ROOM_ANS:
+	case MSG_COMMIT_ANS:
+		if (msg_dec_u8(data, len, &v8) < 0 || v8 > 1)
+			return -1;
+		p->cb.status(p->arg, v8 ? 0 : -1);
+		return 0;
+	case MSG_OPEN_ANS:
+		if (msg_dec_id(data, len, &v8, id) < 0 ||
+		    (v8 == 1) != (fd >= 0))
+			return -1;
+		p->cb.open(p->arg, v8 ? fd : -1, v8 ? id : "");
+		return 0;
+	case MSG_QUEUED_ANS:
+		if (msg_dec_u64(data, len, &v64) < 0)
+			return -1;
+		p->cb.count(p->arg, v64);
+		return 0;
+	case MSG_RESOLVE_ANS:
+		if (msg_dec_resolve_ans(data, len, &dest) < 0)
+			return -1;
+		p->cb.resolve(p->arg, &dest);
+		return 0;
+	case MSG_DELIVER_ANS:
+		if (msg_dec_deliver_ans(data, len, &da) < 0)
+			return -1;
+		memset(&md, 0, sizeof(md));
+		md.status = (enum maildir_status)da.status;
+		snprintf(md.dsn, sizeof(md.dsn), "%s", da.dsn);
+		snprintf(md.error, sizeof(md.error), "%s", da.error);
+		p->cb.deliver(p->arg, &md);
+		return 0;
+	}
+	return -1;
+}
+
+static void
+on_answer(void *arg, struct ipc *ipc, struct ipc_msg *m)
+{
+	struct svc_ipc *sv = arg;
+	enum proc_role role = role_of(sv, ipc);
+	struct pending *p;
+	uint64_t v64;
 
 	if (role == ROLE_QUEUE && m->type == MSG_SPACE && m->fd < 0 &&
 	    msg_allowed(sv->self, role, m->type)) {
@@ -202,6 +309,15 @@ on_answer(void *arg, struct ipc *ipc, struct ipc_msg *m)
 		}
 		sv->room = v64;
 		sv->room_known = 1;
+		return;
+	}
+	if (role == ROLE_LOOKUP && m->type == MSG_TABLES && m->fd < 0 &&
+	    msg_allowed(sv->self, role, m->type)) {
+		if (m->len != 0) {
+			reject(sv, ipc, role, "tables notice");
+			return;
+		}
+		acache_clear(sv->cache);
 		return;
 	}
 	if (role == ROLE_COUNT || !msg_allowed(sv->self, role, m->type) ||
@@ -215,76 +331,19 @@ on_answer(void *arg, struct ipc *ipc, struct ipc_msg *m)
 	log_debug("%s: answer %u (type %u) from %s", proc_role_names[sv->self],
 	    m->id, m->type, proc_role_names[role]);
 	if (p->to != role || p->answer != m->type ||
-	    (m->fd >= 0 && m->type != MSG_OPEN_ANS)) {
+	    (m->fd >= 0 && m->type != MSG_OPEN_ANS) ||
+	    answer_with(p, m->type, m->data, m->len, m->fd) < 0) {
 		if (m->fd >= 0)
 			close(m->fd);
 		fail_pending(p);
-		free(p);
+		free_pending(p);
 		reject(sv, ipc, role, "answer");
 		return;
 	}
-	switch (m->type) {
-	case MSG_ADMIT_ANS:
-		if ((bad = msg_dec_admit_ans(m->data, m->len, &aa)) == 0) {
-			adm.verdict = aa.verdict;
-			adm.client = aa.client;
-			p->cb.admit(p->arg, &adm);
-		}
-		break;
-	case MSG_LOOKUP_ANS:
-		if ((bad = msg_dec_lookup_ans(m->data, m->len, &lr)) == 0) {
-			p->cb.lookup(p->arg, &lr);
-			lookup_reply_free(&lr);
-		}
-		break;
-	case MSG_ROOM_ANS:
-		if ((bad = msg_dec_u8(m->data, m->len, &v8)) == 0 && v8 > 1)
-			bad = -1;
-		if (bad == 0)
-			p->cb.status(p->arg, v8 ? 0 : -1);
-		break;
-	case MSG_COMMIT_ANS:
-		if ((bad = msg_dec_u8(m->data, m->len, &v8)) == 0 && v8 > 1)
-			bad = -1;
-		if (bad == 0)
-			p->cb.status(p->arg, v8 ? 0 : -1);
-		break;
-	case MSG_OPEN_ANS:
-		bad = msg_dec_id(m->data, m->len, &v8, id);
-		if (bad == 0 && (v8 == 1) != (m->fd >= 0))
-			bad = -1;
-		if (bad == 0)
-			p->cb.open(p->arg, v8 ? m->fd : -1, v8 ? id : "");
-		else if (m->fd >= 0)
-			close(m->fd);
-		break;
-	case MSG_QUEUED_ANS:
-		if ((bad = msg_dec_u64(m->data, m->len, &v64)) == 0)
-			p->cb.count(p->arg, v64);
-		break;
-	case MSG_RESOLVE_ANS:
-		if ((bad = msg_dec_resolve_ans(m->data, m->len, &dest)) == 0)
-			p->cb.resolve(p->arg, &dest);
-		break;
-	case MSG_DELIVER_ANS:
-		if ((bad = msg_dec_deliver_ans(m->data, m->len, &da)) == 0) {
-			memset(&md, 0, sizeof(md));
-			md.status = (enum maildir_status)da.status;
-			snprintf(md.dsn, sizeof(md.dsn), "%s", da.dsn);
-			snprintf(md.error, sizeof(md.error), "%s", da.error);
-			p->cb.deliver(p->arg, &md);
-		}
-		break;
-	default:
-		bad = -1;
-	}
-	if (bad) {
-		fail_pending(p);
-		free(p);
-		reject(sv, ipc, role, "answer");
-		return;
-	}
-	free(p);
+	if (p->key != NULL && cacheable(m->type, m->data, m->len))
+		acache_put(
+		    sv->cache, m->type, p->key, p->keylen, m->data, m->len);
+	free_pending(p);
 }
 
 struct svc_ipc *
@@ -295,7 +354,16 @@ svc_ipc_new(uv_loop_t *loop, enum proc_role self)
 	sv->loop = loop;
 	sv->self = self;
 	sv->next_id = 1;
+	sv->cache = acache_new();
 	return sv;
+}
+
+/* Messages opened ahead belong to a queue process that is gone. */
+static void
+drop_ready(struct svc_ipc *sv)
+{
+	while (sv->nready > 0)
+		close(sv->ready[--sv->nready].fd);
 }
 
 void
@@ -312,6 +380,8 @@ svc_ipc_free(struct svc_ipc *sv)
 		}
 		fail_role(sv, (enum proc_role)r);
 	}
+	drop_ready(sv);
+	acache_free(sv->cache);
 	free(sv);
 }
 
@@ -323,10 +393,16 @@ svc_ipc_set_peer(struct svc_ipc *sv, enum proc_role role, int fd)
 		sv->peer[role] = NULL;
 		fail_role(sv, role);
 	}
-	if (role == ROLE_QUEUE)
+	if (role == ROLE_QUEUE) {
 		sv->room_known = 0; /* until the new queue process says */
+		drop_ready(sv);
+	}
+	if (role == ROLE_LOOKUP)
+		acache_clear(sv->cache);
 	sv->peer[role] =
 	    ipc_new(sv->loop, fd, PAYLOAD_MAX, on_answer, peer_closed, sv);
+	if (role == ROLE_QUEUE && sv->self == ROLE_SMTP)
+		refill(sv);
 }
 
 unsigned
@@ -344,14 +420,29 @@ request(struct svc_ipc *sv, enum proc_role to, uint16_t type, uint16_t answer,
     const struct buf *payload, struct pending *tmpl)
 {
 	struct pending *p = xmalloc(sizeof(*p));
+	const void *hit;
+	size_t hitlen;
 
 	*p = *tmpl;
 	p->to = to;
 	p->answer = answer;
+	p->key = NULL;
 	if (sv->peer[to] == NULL) {
 		fail_pending(p);
-		free(p);
+		free_pending(p);
 		return;
+	}
+	if (type == MSG_RCPT || type == MSG_RESOLVE) {
+		hit = acache_get(
+		    sv->cache, answer, payload->data, payload->len, &hitlen);
+		if (hit != NULL &&
+		    answer_with(p, answer, hit, hitlen, -1) == 0) {
+			free_pending(p);
+			return;
+		}
+		p->key = xmalloc(payload->len);
+		memcpy(p->key, payload->data, payload->len);
+		p->keylen = payload->len;
 	}
 	p->id = sv->next_id++;
 	if (sv->next_id == 0)
@@ -454,14 +545,55 @@ s_room(void *ctx, uint64_t size, svc_status_cb cb, void *arg)
 	buf_free(&b);
 }
 
+/* A message opened ahead has come (or not). */
+static void
+ready_opened(void *arg, int fd, const char *id)
+{
+	struct svc_ipc *sv = arg;
+
+	sv->opening--;
+	if (fd < 0)
+		return; /* the queue cannot now: the next DATA asks itself */
+	if (sv->nready == READY_MAX || sv->peer[ROLE_QUEUE] == NULL) {
+		close(fd);
+		s_abort(sv, id);
+		return;
+	}
+	sv->ready[sv->nready].fd = fd;
+	snprintf(sv->ready[sv->nready].id, sizeof(sv->ready[0].id), "%s", id);
+	sv->nready++;
+}
+
+/* Keep a few messages opened ahead of the DATA commands that take them. */
+static void
+refill(struct svc_ipc *sv)
+{
+	while (sv->peer[ROLE_QUEUE] != NULL &&
+	    sv->nready + sv->opening < READY_MAX) {
+		struct pending t = {.arg = sv};
+
+		t.cb.open = ready_opened;
+		sv->opening++;
+		request(sv, ROLE_QUEUE, MSG_OPEN, MSG_OPEN_ANS, NULL, &t);
+	}
+}
+
 static void
 s_open(void *ctx, svc_open_cb cb, void *arg)
 {
 	struct svc_ipc *sv = ctx;
 	struct pending t = {.arg = arg};
+	struct ready r;
 
+	if (sv->nready > 0) {
+		r = sv->ready[--sv->nready];
+		refill(sv);
+		cb(arg, r.fd, r.id);
+		return;
+	}
 	t.cb.open = cb;
 	request(sv, ROLE_QUEUE, MSG_OPEN, MSG_OPEN_ANS, NULL, &t);
+	refill(sv);
 }
 
 static void

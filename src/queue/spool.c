@@ -185,8 +185,14 @@ take_file(struct spool *sp, unsigned *slot)
 		spare_name(*slot, fname);
 		fd = openat(
 		    sp->queue_fd, fname, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-		if (fd >= 0)
+		if (fd < 0)
+			continue;
+		/* The file goes to the process receiving the message, which
+		 * must not read (nor commit) what another message left. */
+		if (ftruncate(fd, 0) == 0)
 			return fd;
+		close(fd);
+		unlinkat(sp->queue_fd, fname, 0);
 	}
 	for (tries = 0; tries < 10; tries++) {
 		*slot = sp->next_free_name++;

@@ -674,6 +674,30 @@ removed_files_are_reused_without_old_content(void **state)
 }
 
 static void
+reused_file_is_handed_out_empty(void **state)
+{
+	FIX;
+	char a[SPOOL_ID_LEN + 1], b[SPOOL_ID_LEN + 1], got[64];
+	struct stat st;
+	unsigned slot;
+	int fd;
+
+	store(f, "the previous message, private to its recipients\r\n", 1, a);
+	assert_int_equal(spool_remove(f->sp, a), 0);
+	assert_int_equal(spool_free_files(f->sp), 1);
+	/* The descriptor goes to another process: nothing of a to read,
+	 * and no old octets to commit by claiming a longer text. */
+	fd = spool_create(f->sp, b, &slot);
+	assert_true(fd >= 0);
+	assert_int_equal(spool_free_files(f->sp), 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(pread(fd, got, sizeof(got), 0), 0);
+	assert_int_equal(lseek(fd, 0, SEEK_CUR), SPOOL_DATA_OFFSET);
+	spool_discard(f->sp, slot, fd);
+}
+
+static void
 earlier_records_in_a_reused_file_are_not_applied(void **state)
 {
 	FIX;
@@ -743,6 +767,7 @@ main(void)
 	    T(scan_lists_messages_and_moves_strangers_away),
 	    T(free_space_is_reported),
 	    T(removed_files_are_reused_without_old_content),
+	    T(reused_file_is_handed_out_empty),
 	    T(earlier_records_in_a_reused_file_are_not_applied),
 	    T(free_pool_survives_a_restart),
 	};

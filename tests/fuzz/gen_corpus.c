@@ -323,6 +323,7 @@ gen_ipc(void)
 	lr.nfinal = 2;
 	msg_enc_lookup_ans(&p, &lr);
 	frame(&f, MSG_LOOKUP_ANS, 2, &p);
+	frame(&f, MSG_TABLES, 0, NULL);
 	ipc_seed("smtp", "lookup-answers", ROLE_LOOKUP, &f);
 	f.len = p.len = 0;
 	msg_enc_u64(&p, 123456789);
@@ -366,6 +367,7 @@ gen_ipc(void)
 	snprintf(d.path, sizeof(d.path), "/var/mail/bob");
 	msg_enc_resolve_ans(&p, &d);
 	frame(&f, MSG_RESOLVE_ANS, 1, &p);
+	frame(&f, MSG_TABLES, 0, NULL);
 	ipc_seed("queue", "lookup-answers", ROLE_LOOKUP, &f);
 	f.len = p.len = 0;
 	memset(&da, 0, sizeof(da));

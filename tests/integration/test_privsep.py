@@ -130,6 +130,13 @@ class ProcessShapeTest(TerndTestCase):
         os.chmod(secret, 0o600)
         c = self.connect(t)
         self.ehlo(c)
+        # Delivered messages leave their files for reuse; the smtp process
+        # gets them again, opened ahead for later messages.
+        for i in range(6):
+            done = self.send_message(c, "s@example.org", ["alice@localhost"],
+                                     "Subject: private %d\r\n\r\n%s\r\n"
+                                     % (i, "secret text\r\n" * 100))
+            t.wait_log(r"%s: removed" % done)
         qid = self.send_message(c, "s@example.org", ["far@remote.example"],
                                 "Subject: waits\r\n\r\nbody\r\n")
         t.wait_log(r"%s: to=<far@remote\.example>.*deferred" % qid)
@@ -140,14 +147,26 @@ class ProcessShapeTest(TerndTestCase):
         for path in (queued, t.spool, secret, "/etc/passwd"):
             self.assertFalse(os.path.lexists("/proc/%d/root%s" % (pid, path)),
                              "%s is visible from the smtp process" % path)
-        # It holds no descriptor to them either.
+        # It holds no descriptor to them either: only the files of
+        # messages it will receive, opened ahead by the queue process, and
+        # empty (nothing another message left in them).
+        receiving = re.compile(re.escape(os.path.join(t.spool, "queue")) +
+                               r"/f[0-9]{10}$")
         for fd in os.listdir("/proc/%d/fd" % pid):
+            link = "/proc/%d/fd/%s" % (pid, fd)
             try:
-                target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+                target = os.readlink(link)
             except OSError:
                 continue
-            self.assertFalse(target.startswith(t.spool) or target == secret,
-                             "the smtp process holds %s" % target)
+            self.assertNotEqual(target, secret,
+                                "the smtp process holds the secret")
+            if not target.startswith(t.spool):
+                continue
+            self.assertRegex(target, receiving, "the smtp process holds "
+                             "%s, which is not a message being received"
+                             % target)
+            self.assertEqual(os.stat(link).st_size, 0, "%s, handed to the "
+                             "smtp process, should be empty" % target)
         # And its user could not open them even outside the chroot.
         smtp = pwd.getpwnam("tern-smtp")
         for path in (queued, secret):
