@@ -173,6 +173,37 @@ retire(struct spool *sp, int dirfd, const char *name)
 	return unlinkat(dirfd, name, 0);
 }
 
+/*
+ * Overwrite a reused file with zeros.  It goes to the process receiving
+ * the next message, which must neither read what an earlier message left
+ * nor commit it by claiming a longer text.  Zeros rather than a truncation:
+ * the file keeps its size and its blocks, so the commit's fdatasync writes
+ * data only, not the inode.
+ */
+static int pwrite_all(int fd, const void *p, size_t n, off_t off);
+
+static int
+blank(int fd)
+{
+	static const char zeros[8192];
+	struct stat st;
+	off_t off;
+
+	if (fstat(fd, &st) < 0)
+		return -1;
+	if (st.st_size > FREE_KEEP_SIZE)
+		return ftruncate(fd, 0);
+	for (off = 0; off < st.st_size; off += (off_t)sizeof(zeros)) {
+		size_t n = sizeof(zeros);
+
+		if (st.st_size - off < (off_t)n)
+			n = (size_t)(st.st_size - off);
+		if (pwrite_all(fd, zeros, n, off) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* A spare file to write a message into, or a new one. */
 static int
 take_file(struct spool *sp, unsigned *slot)
@@ -187,9 +218,7 @@ take_file(struct spool *sp, unsigned *slot)
 		    sp->queue_fd, fname, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0)
 			continue;
-		/* The file goes to the process receiving the message, which
-		 * must not read (nor commit) what another message left. */
-		if (ftruncate(fd, 0) == 0)
+		if (blank(fd) == 0)
 			return fd;
 		close(fd);
 		unlinkat(sp->queue_fd, fname, 0);

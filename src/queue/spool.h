@@ -75,9 +75,10 @@ const char *spool_dir(const struct spool *sp);
 void spool_new_id(char id[SPOOL_ID_LEN + 1]);
 
 /*
- * A new message: a fresh ID, and an empty spare file (its number in
- * *slot) opened read-write and positioned at the data offset: nothing of
- * the message that used the file before.  -1 on error.
+ * A new message: a fresh ID, and a spare file (its number in *slot)
+ * opened read-write and positioned at the data offset.  Nothing of the
+ * message that used the file before is left in it (zeros, or nothing).
+ * -1 on error.
  */
 int spool_create(struct spool *sp, char id[SPOOL_ID_LEN + 1], unsigned *slot);
 /*

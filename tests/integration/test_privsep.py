@@ -14,7 +14,7 @@ import subprocess
 import time
 import unittest
 
-from ternlib import TerndTestCase
+from ternlib import Delivered, TerndTestCase, lf
 from test_durability import Traffic
 
 ROLES = ("parent", "lookup", "queue", "local", "smtp")
@@ -40,6 +40,35 @@ def processes(t):
         if m:
             out.setdefault(m.group(1).decode(), []).append(pid)
     return out
+
+
+def session_owner(t, client):
+    """The pid of the smtp process serving a client's connection: the
+    server side of the connection in /proc/net/tcp, then the process that
+    holds that socket."""
+    cport = client.sock.getsockname()[1]
+    local = "0100007F:%04X" % t.port
+    remote = "0100007F:%04X" % cport
+    inode = None
+    for line in read("/proc/net/tcp").splitlines()[1:]:
+        f = line.split()
+        if f[1] == local and f[2] == remote:
+            inode = f[9]
+    if inode is None:
+        return None
+    want = "socket:[%s]" % inode
+    for pid in processes(t).get("smtp", []):
+        try:
+            fds = os.listdir("/proc/%d/fd" % pid)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink("/proc/%d/fd/%s" % (pid, fd)) == want:
+                    return pid
+            except OSError:
+                pass
+    return None
 
 
 def status_ids(pid):
@@ -149,7 +178,7 @@ class ProcessShapeTest(TerndTestCase):
                              "%s is visible from the smtp process" % path)
         # It holds no descriptor to them either: only the files of
         # messages it will receive, opened ahead by the queue process, and
-        # empty (nothing another message left in them).
+        # blank (nothing another message left in them).
         receiving = re.compile(re.escape(os.path.join(t.spool, "queue")) +
                                r"/f[0-9]{10}$")
         for fd in os.listdir("/proc/%d/fd" % pid):
@@ -165,8 +194,10 @@ class ProcessShapeTest(TerndTestCase):
             self.assertRegex(target, receiving, "the smtp process holds "
                              "%s, which is not a message being received"
                              % target)
-            self.assertEqual(os.stat(link).st_size, 0, "%s, handed to the "
-                             "smtp process, should be empty" % target)
+            with open(link, "rb") as f:
+                left = f.read().strip(b"\0")
+            self.assertEqual(left, b"", "%s, handed to the smtp process, "
+                             "should hold nothing but zeros" % target)
         # And its user could not open them even outside the chroot.
         smtp = pwd.getpwnam("tern-smtp")
         for path in (queued, secret):
@@ -227,6 +258,51 @@ class CrashTest(TerndTestCase):
         # Only the sessions of the dead process broke; the others went on
         # (each client reconnects after a break, so breaks stay few).
         self.assertLess(traffic.counts["broken"], 20, repr(traffic.counts))
+
+    def test_smtp_crash_drops_only_its_own_sessions(self):
+        t = self.start_ternd(conf={"smtp_processes": "2"})
+        # Sessions until both processes serve some (the kernel spreads
+        # connections over them), each in the middle of a transaction.
+        sessions, owners = [], {}
+        for i in range(40):
+            c = self.connect(t)
+            self.ehlo(c)
+            self.expect(c, "MAIL FROM:<s%d@example.org>" % i, 250)
+            self.expect(c, "RCPT TO:<alice@localhost>", 250)
+            pid = session_owner(t, c)
+            self.assertIsNotNone(pid, "no smtp process holds session %d" % i)
+            sessions.append((c, pid))
+            owners.setdefault(pid, []).append(c)
+            if len(owners) == 2 and min(map(len, owners.values())) >= 2:
+                break
+        self.assertEqual(len(owners), 2, "all %d sessions went to one smtp "
+                         "process" % len(sessions))
+        victim, survivor = sorted(owners, key=lambda p: len(owners[p]))
+        os.kill(victim, signal.SIGKILL)
+        t.wait_log(r"the smtp process \(pid %d\) was killed by signal 9; "
+                   r"starting it again" % victim)
+        for c in owners[victim]:
+            self.assertTrue(c.wait_closed(5), "a session of the killed smtp "
+                            "process stayed open")
+        # The other process's sessions go on where they were: their
+        # transactions complete and are delivered.
+        for n, c in enumerate(owners[survivor]):
+            self.expect(c, "NOOP", 250)
+            self.expect(c, "DATA", 354)
+            c.send(b"Subject: carried on %d\r\n\r\nstill here\r\n.\r\n"
+                   % n)
+            self.expect_reply(c, 250, "2.0.0")
+            self.expect(c, "QUIT", 221)
+        got = t.wait_messages("alice", len(owners[survivor]))
+        self.assertEqual(sorted(Delivered(d).body for d in got),
+                         sorted(lf(b"Subject: carried on %d\r\n\r\n"
+                                   b"still here\r\n" % n)
+                                for n in range(len(owners[survivor]))))
+        # And the restarted process serves new sessions.
+        t.wait_log(r"started the smtp process", count=3)
+        c = self.connect(t)
+        self.ehlo(c)
+        self.expect(c, "QUIT", 221)
 
     def test_queue_process_killed(self):
         t, _ = self.traffic_with_kill("queue")
