@@ -237,7 +237,10 @@ rm -f "$OUT/last.txt"
 echo "machine loadavg_at_end $(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)" >> "$OUT/machine.txt"
 
 {
-  echo "tern vs Postfix on loopback, $(nproc) cores, $( [ "$REPS" -gt 1 ] && echo "medians of $REPS runs" || echo "1 run")"
+  what="tern"
+  [[ " $TARGETS " == *" postfix "* ]] && what="tern vs Postfix"
+  [[ " $TARGETS " == *" single "* ]] && what="$what, tern vs ternd -1"
+  echo "$what on loopback, $(nproc) cores, $( [ "$REPS" -gt 1 ] && echo "medians of $REPS runs" || echo "1 run")"
   echo "postfix $(dpkg-query -W -f='${Version}' postfix 2>/dev/null), ternd $(awk '/^tern commit/{print $3}' "$OUT/machine.txt")," \
     "load average $(awk '/loadavg_at_start/{print $3}' "$OUT/machine.txt") at the start," \
     "$(awk '/loadavg_at_end/{print $3}' "$OUT/machine.txt") at the end"
