@@ -48,6 +48,7 @@ struct smtp_proto {
 	struct smtp_mail_params pend_mp;
 	struct smtp_rcpt_params pend_rp;
 	int shutdown_pending;
+	int closing_logged; /* the closing 421 is logged as an event */
 
 	struct smtp_data data;
 	int out_full;
@@ -172,7 +173,7 @@ vreply(struct smtp_proto *p, int code, const char *esc, const char *fmt,
 		if (code < 400)
 			p->cnt_ok[p->cur_verb]++;
 	}
-	if (code >= 400)
+	if (code >= 400 && !p->closing_logged)
 		log_reject(p, line);
 }
 
@@ -1080,12 +1081,26 @@ smtp_proto_greet(struct smtp_proto *p, enum smtp_greet how, const char *text)
 	}
 }
 
+/*
+ * The server ends the session for its own reasons: not a verdict on the
+ * client's last command, so logged as what happened after it.
+ */
+static void
+log_closing(struct smtp_proto *p, const char *event)
+{
+	logline(p, "%s: %s after %s from %s[%s]",
+	    p->txn.id[0] ? p->txn.id : "NOQUEUE", event, p->cur_name,
+	    p->client.name, p->client.addr);
+	p->closing_logged = 1;
+}
+
 void
 smtp_proto_timeout(struct smtp_proto *p)
 {
 	if (p->st == ST_CLOSED)
 		return;
 	p->cur_counted = 1;
+	log_closing(p, "timeout");
 	reply(p, 421, "4.4.2", "%s Error: timeout exceeded", p->conf.hostname);
 	close_session(p);
 }
@@ -1101,6 +1116,7 @@ smtp_proto_shutdown(struct smtp_proto *p)
 		return;
 	}
 	p->cur_counted = 1;
+	log_closing(p, "shutdown");
 	reply(p, 421, "4.3.2",
 	    "%s Service shutting down, closing "
 	    "transmission channel",

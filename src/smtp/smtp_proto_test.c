@@ -2871,6 +2871,59 @@ rejections_are_logged_with_the_envelope(void **state)
 	    "to=<nobody@example.org> proto=ESMTP helo=<client.example>");
 }
 
+/* The log, NUL-terminated, as one string. */
+static const char *
+log_text(struct sess *s)
+{
+	assert_int_equal(buf_append(&s->log, "", 1), 0);
+	s->log.len--;
+	return s->log.data;
+}
+
+static void
+timeout_is_logged_as_an_event(void **state)
+{
+	SESS;
+	const char *log;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	feed(s, FROM_LINE);
+	expect_reply(s, "250 2.1.0 Ok");
+	smtp_proto_timeout(s->p);
+	collect(s);
+	expect_code(s, "421");
+	log = log_text(s);
+	if (strstr(log,
+	        "NOQUEUE: timeout after MAIL from "
+	        "client.example.net[192.0.2.1]\n") == NULL ||
+	    strstr(log, "reject") != NULL)
+		fail_msg(
+		    "expected a timeout event and no reject, got:\n%s", log);
+}
+
+static void
+shutdown_is_logged_as_an_event(void **state)
+{
+	SESS;
+	const char *log;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	smtp_proto_shutdown(s->p);
+	collect(s);
+	expect_code(s, "421");
+	log = log_text(s);
+	if (strstr(log,
+	        "NOQUEUE: shutdown after EHLO from "
+	        "client.example.net[192.0.2.1]\n") == NULL ||
+	    strstr(log, "reject") != NULL)
+		fail_msg(
+		    "expected a shutdown event and no reject, got:\n%s", log);
+}
+
 static void
 stats_count_commands_and_failures(void **state)
 {
@@ -3031,6 +3084,8 @@ main(void)
 	    T(bdat_over_long_line_is_554_560),
 	    T(pipelined_burst_waits_for_its_replies_to_be_sent),
 	    T(rejections_are_logged_with_the_envelope),
+	    T(timeout_is_logged_as_an_event),
+	    T(shutdown_is_logged_as_an_event),
 	    T(stats_count_commands_and_failures),
 	};
 #undef T
