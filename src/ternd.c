@@ -28,6 +28,7 @@
 #include "proc/child.h"
 #include "proc/direct.h"
 #include "proc/parent.h"
+#include "proc/qparams.h"
 #include "queue/queue.h"
 #include "queue/sched.h"
 #include "queue/store.h"
@@ -66,22 +67,6 @@ usage(void)
 	    "  -d       detach and log to syslog\n"
 	    "  -v       verbose logging\n");
 	exit(2);
-}
-
-static void
-queue_params_from(const struct conf *c, struct queue_params *qp)
-{
-	qp->minfree = c->queue_minfree;
-}
-
-static void
-sched_params_from(const struct conf *c, struct sched_params *sp)
-{
-	sp->concurrency = (unsigned)c->delivery_concurrency;
-	sp->box_concurrency = (unsigned)c->mailbox_concurrency;
-	sp->lifetime_ms = c->maximal_queue_lifetime;
-	sp->min_backoff_ms = c->minimal_backoff_time;
-	sp->max_backoff_ms = c->maximal_backoff_time;
 }
 
 static void

@@ -18,6 +18,7 @@
 #include "../queue/sched.h"
 #include "../queue/store.h"
 #include "child.h"
+#include "qparams.h"
 #include "svc_ipc.h"
 
 #define PAYLOAD_MAX (64u * 1024 * 1024)
@@ -60,22 +61,6 @@ static const char *
 queue_user(const struct conf *c)
 {
 	return c->queue_user;
-}
-
-static void
-queue_params_from(const struct conf *c, struct queue_params *qp)
-{
-	qp->minfree = c->queue_minfree;
-}
-
-static void
-sched_params_from(const struct conf *c, struct sched_params *sp)
-{
-	sp->concurrency = (unsigned)c->delivery_concurrency;
-	sp->box_concurrency = (unsigned)c->mailbox_concurrency;
-	sp->lifetime_ms = c->maximal_queue_lifetime;
-	sp->min_backoff_ms = c->minimal_backoff_time;
-	sp->max_backoff_ms = c->maximal_backoff_time;
 }
 
 static void

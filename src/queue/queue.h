@@ -11,7 +11,7 @@
  *	(store.h); scheduling state lives here, in memory.
  *
  *	On-disk states (local spool) and what recovery at boot does:
- *	  free/<n>, written or being committed   kept for reuse: it never got
+ *	  queue/f<n>, written or being committed kept for reuse: it never got
  *	                                         a 250
  *	  queue/<id>, header and envelope valid  loaded; pending recipients
  *	                                         are delivered

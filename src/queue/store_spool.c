@@ -13,9 +13,10 @@
 
 /*
  * Commit = spool_commit (write envelope and header, fdatasync, rename a
- * spare file of queue/ to its queue ID) on a worker thread, then a shared fsync of queue/ (dirsync):
- * concurrent sessions sync their files in parallel and their renames
- * together, so they do not queue up behind each other on the disk.
+ * spare file of queue/ to its queue ID) on a worker thread, then a shared
+ * fsync of queue/ (dirsync): concurrent sessions sync their files in
+ * parallel and their renames together, so they do not queue up behind each
+ * other on the disk.
  */
 struct spool_store {
 	uv_loop_t *loop;

@@ -141,13 +141,35 @@ find_at(const char *s, size_t n)
 	return n;
 }
 
+/* The local part s[0..n) (quoted or dot-string) into mb->local. */
+static enum addr_status
+parse_local_part(const char *s, size_t n, struct mailbox *mb)
+{
+	int r;
+
+	if (s[0] == '"') {
+		r = parse_quoted(s, n, mb->local, sizeof(mb->local));
+		if (r == -2)
+			return ADDR_TOO_LONG;
+		if (r < 0)
+			return ADDR_BAD;
+		return ADDR_OK;
+	}
+	if (!is_dot_string(s, n))
+		return ADDR_BAD;
+	memcpy(mb->local, s, n);
+	mb->local[n] = '\0';
+	return ADDR_OK;
+}
+
 enum addr_status
 addr_parse_mailbox(const char *s, size_t n, struct mailbox *mb)
 {
 	size_t at = find_at(s, n);
 	const char *dom;
 	size_t dl;
-	int na = 0, r;
+	enum addr_status st;
+	int na = 0;
 
 	memset(mb, 0, sizeof(*mb));
 	if (n > ADDR_PATH_MAX - 2)
@@ -160,18 +182,8 @@ addr_parse_mailbox(const char *s, size_t n, struct mailbox *mb)
 		return ADDR_TOO_LONG;
 	dom = s + at + 1;
 	dl = n - at - 1;
-	if (s[0] == '"') {
-		r = parse_quoted(s, at, mb->local, sizeof(mb->local));
-		if (r == -2)
-			return ADDR_TOO_LONG;
-		if (r < 0)
-			return ADDR_BAD;
-	} else {
-		if (!is_dot_string(s, at))
-			return ADDR_BAD;
-		memcpy(mb->local, s, at);
-		mb->local[at] = '\0';
-	}
+	if ((st = parse_local_part(s, at, mb)) != ADDR_OK)
+		return st;
 	if (dl > ADDR_DOMAIN_MAX)
 		return ADDR_TOO_LONG;
 	if (dl > 0 && dom[0] == '[') {
@@ -193,23 +205,16 @@ addr_parse_mailbox(const char *s, size_t n, struct mailbox *mb)
 enum addr_status
 addr_parse_local(const char *s, size_t n, struct mailbox *mb)
 {
-	int na = 0, r;
+	enum addr_status st;
+	int na = 0;
 
 	memset(mb, 0, sizeof(*mb));
 	if (n > ADDR_LOCAL_MAX)
 		return ADDR_TOO_LONG;
 	if (n == 0 || memchr(s, '\0', n) != NULL || !utf8_valid(s, n, &na))
 		return ADDR_BAD;
-	if (s[0] == '"') {
-		r = parse_quoted(s, n, mb->local, sizeof(mb->local));
-		if (r < 0)
-			return r == -2 ? ADDR_TOO_LONG : ADDR_BAD;
-	} else {
-		if (!is_dot_string(s, n))
-			return ADDR_BAD;
-		memcpy(mb->local, s, n);
-		mb->local[n] = '\0';
-	}
+	if ((st = parse_local_part(s, n, mb)) != ADDR_OK)
+		return st;
 	mb->utf8 = na;
 	return ADDR_OK;
 }
