@@ -142,7 +142,10 @@ void smtp_proto_answer(struct smtp_proto *p, struct smtp_answer *a);
 void smtp_proto_timeout(struct smtp_proto *p);
 /* The server is stopping: 421 4.3.2 and close (after a pending request). */
 void smtp_proto_shutdown(struct smtp_proto *p);
-/* The client went away: discard any open message. */
+/*
+ * The input ended (the glue has fed every octet received) or the
+ * connection broke: discard any open message and close, without a reply.
+ */
 void smtp_proto_eof(struct smtp_proto *p);
 
 /* Is message text expected (data timeout rather than command timeout)? */

@@ -46,6 +46,7 @@ struct smtp_session {
 	int waiting; /* a request is with a service */
 	int in_pump; /* answers arriving now are picked up by pump */
 	int reading;
+	int eof; /* the client sent all it will: finish, then close */
 	int closing;
 	int refs;   /* open handles + requests in flight */
 	char *wbuf; /* bytes of the uv_write in flight */
@@ -502,21 +503,31 @@ pump(struct smtp_session *s, const char *in, size_t n)
 	if (s->pend.len == 0)
 		buf_free(&s->pend);
 	s->in_pump--;
+	if (s->eof && !s->waiting && s->wbuf == NULL && !out->close &&
+	    s->pend.len == 0) {
+		/* Every complete command is answered; what is left (a line or
+		 * a message cut short) can never be finished. */
+		smtp_proto_eof(s->p);
+		drain(s);
+	}
 	flush_replies(s);
 	if (s->closing)
 		return;
 	if (out->close) {
-		if (s->wbuf == NULL && !s->waiting)
+		if (s->wbuf == NULL && !s->waiting) {
 			begin_close(s);
-		else
+		} else {
 			uv_read_stop((uv_stream_t *)&s->tcp);
+			arm_timer(
+			    s); /* for last replies the client never reads */
+		}
 		return;
 	}
 	/* Input that arrives while a service answers waits in pend; reading
 	 * stops only when that is full, or when the client does not read its
 	 * replies.  (Stopping and restarting for every request would cost
 	 * two epoll_ctl calls each time.) */
-	if (s->pend.len >= SMTP_READ_BUF ||
+	if (s->eof || s->pend.len >= SMTP_READ_BUF ||
 	    (s->wbuf != NULL && out->reply.len > WRITE_BACKLOG_MAX)) {
 		if (s->reading) {
 			uv_read_stop((uv_stream_t *)&s->tcp);
@@ -557,15 +568,26 @@ read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b)
 	if (nread == 0 || s->closing)
 		return;
 	if (nread < 0) {
-		/* The client went away (or the connection broke). */
+		if (s->reading) {
+			uv_read_stop(stream);
+			s->reading = 0;
+		}
+		if (nread == UV_EOF) {
+			/* Not an abort: a client may send its last commands
+			 * (Exim: the end of data and QUIT) and shut down its
+			 * side while it still reads.  Closing now would leave
+			 * a committed message unanswered, and the client would
+			 * send it again.  pump closes once all is answered. */
+			s->eof = 1;
+			if (!s->waiting)
+				pump(s, NULL, 0);
+			return;
+		}
+		/* The connection broke: nobody is left to answer. */
 		smtp_proto_eof(s->p);
 		drain(s);
 		if (!s->waiting)
 			begin_close(s);
-		else if (s->reading) {
-			uv_read_stop(stream);
-			s->reading = 0;
-		}
 		return;
 	}
 	pump(s, b->base, (size_t)nread);
@@ -578,6 +600,12 @@ timer_fired(uv_timer_t *t)
 
 	if (s->waiting) {
 		arm_timer(s); /* our own slowness is not the client's */
+		return;
+	}
+	if (smtp_proto_out(s->p)->close) {
+		/* Its last replies stayed unread for a whole timeout (a
+		 * client that shut down its side and reads no more). */
+		begin_close(s);
 		return;
 	}
 	smtp_proto_timeout(s->p);

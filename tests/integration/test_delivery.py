@@ -7,10 +7,11 @@ import random
 import re
 import shutil
 import smtplib
+import socket
 import subprocess
 import tempfile
 
-from ternlib import TerndTestCase, lf
+from ternlib import ClosedError, TerndTestCase, lf
 
 
 class ExactBodyTest(TerndTestCase):
@@ -403,6 +404,90 @@ class PipeliningTest(TerndTestCase):
         self.assertEqual(sorted(lf(m1) in m for m in msgs), [False, True])
         [b2] = t.wait_messages("b2")
         self.check_delivered(b2, m1, "s@example.org", "b2@localhost")
+
+
+class HalfCloseTest(TerndTestCase):
+    """A client that sends its last commands and shuts down its side of
+    the connection (shutdown(SHUT_WR), as Exim does after the end of data
+    and a pipelined QUIT) still reads: every complete command is run and
+    answered before the server closes.  Were the 250 lost, the client
+    would send the message again."""
+
+    def collect(self, c):
+        """Replies until the server closes: [(code, esc)]."""
+        got = []
+        while len(got) < 20:
+            try:
+                r = c.reply()
+            except (ClosedError, OSError) as e:  # closed, timeout
+                got.append((e.__class__.__name__, None))
+                break
+            got.append((r.code, r.esc))
+        return got
+
+    def one_copy(self, t, rcpt, token):
+        """Exactly one delivered message, and it holds token."""
+        [m] = t.wait_messages(rcpt)
+        t.settle()
+        msgs = t.all_messages()
+        self.assertEqual(len(msgs), 1, "expected one message, got %d: %r"
+                         % (len(msgs), list(msgs)))
+        self.assertIn(token, m)
+
+    def test_half_close_after_data(self):
+        t = self.start_ternd()
+        c = self.connect(t)
+        self.ehlo(c)
+        self.expect(c, "MAIL FROM:<s@example.org>", 250, "2.1.0")
+        self.expect(c, "RCPT TO:<h@localhost>", 250, "2.1.5")
+        self.expect(c, "DATA", 354)
+        c.send(b"Subject: half close\r\n\r\ntoken-d41\r\n.\r\nQUIT\r\n")
+        c.sock.shutdown(socket.SHUT_WR)
+        got = self.collect(c)
+        self.assertEqual(got, [(250, "2.0.0"), (221, "2.0.0"),
+                               ("ClosedError", None)],
+                         "expected 250 for the message, 221, then the close\n"
+                         + c.transcript_text())
+        self.one_copy(t, "h", b"token-d41")
+        t.wait_log(r"disconnect from unknown\[127\.0\.0\.1\] ehlo=1 "
+                   r"mail=1 rcpt=1 data=1 quit=1 commands=5")
+
+    def test_half_close_after_bdat_in_one_write(self):
+        # Everything in one write: what follows MAIL waits while the
+        # services answer, and the end of file comes meanwhile.
+        t = self.start_ternd()
+        c = self.connect(t)
+        m = b"Subject: half close\r\n\r\ntoken-b17\r\n"
+        c.send(b"EHLO bdat.test\r\nMAIL FROM:<s@example.org>\r\n"
+               b"RCPT TO:<h@localhost>\r\nBDAT %d LAST\r\n" % len(m) + m +
+               b"QUIT\r\n")
+        c.sock.shutdown(socket.SHUT_WR)
+        got = self.collect(c)
+        self.assertEqual(got, [(250, None), (250, "2.1.0"), (250, "2.1.5"),
+                               (250, "2.0.0"), (221, "2.0.0"),
+                               ("ClosedError", None)],
+                         "expected EHLO, MAIL, RCPT, BDAT and QUIT answered, "
+                         "then the close\n" + c.transcript_text())
+        self.one_copy(t, "h", b"token-b17")
+
+    def test_half_close_inside_data_discards(self):
+        # The input ends before the final dot: no message, no reply.
+        t = self.start_ternd()
+        c = self.connect(t)
+        self.ehlo(c)
+        self.expect(c, "MAIL FROM:<s@example.org>", 250, "2.1.0")
+        self.expect(c, "RCPT TO:<h@localhost>", 250, "2.1.5")
+        self.expect(c, "DATA", 354)
+        c.send(b"Subject: cut short\r\n\r\ntext\r\n")
+        c.sock.shutdown(socket.SHUT_WR)
+        got = self.collect(c)
+        self.assertEqual(got, [("ClosedError", None)],
+                         "expected the close and no reply\n" +
+                         c.transcript_text())
+        t.wait_log(r"disconnect from unknown\[127\.0\.0\.1\]")
+        t.settle()
+        self.assertEqual(t.all_messages(), {}, "a message was delivered")
+        self.assertEqual(t.queue_files(), [])
 
 
 class SubaddressTest(TerndTestCase):

@@ -253,6 +253,34 @@ class BackpressureTest(TerndTestCase):
         self.expect(c, "NOOP", 250)
 
 
+    def test_half_closed_client_that_never_reads(self):
+        # Commands whose replies (several MB) overflow every socket buffer,
+        # then shutdown(SHUT_WR), and not a byte read: the server gives up
+        # on the unread replies after command_timeout, not never.
+        t = self.start_ternd({"command_timeout": "1s"})
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(30)
+        s.connect(("127.0.0.1", t.port))
+        self.addCleanup(s.close)
+        errors = []
+
+        def writer():
+            try:
+                s.sendall(b"HELP\r\n" * 60000)
+                s.shutdown(socket.SHUT_WR)
+            except OSError as e:
+                errors.append(e)
+
+        th = threading.Thread(target=writer)
+        th.start()
+        th.join(30)
+        self.assertFalse(th.is_alive(), "the commands were not taken in "
+                         "30 s")
+        self.assertEqual(errors, [])
+        t.wait_log(r"disconnect from unknown\[127\.0\.0\.1\]", timeout=15)
+
+
 class CommandLineLimitTest(TerndTestCase):
 
     def setUp(self):
