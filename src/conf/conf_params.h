@@ -89,7 +89,8 @@
 	X(line_ending_exempt_networks, NETS, "", NULL, 0, 0, NULL, \
 	    "clients for which strict_line_endings is treated as no") \
 	X(reject_unsynchronized_data, BOOL, "yes", NULL, 0, 0, NULL, \
-	    "DATA followed by message text before our 354: 554 5.5.0") \
+	    "DATA followed by message text before our 354: 554 5.5.0, " \
+	    "then 421 and close") \
 	X(delivery_concurrency, INT, "32", NULL, 1, 1024, NULL, \
 	    "local deliveries running at once") \
 	X(mailbox_concurrency, INT, "32", NULL, 1, 1024, NULL, \

@@ -424,10 +424,16 @@ do_data(struct smtp_proto *p, const struct smtp_cmd *c, int more_input)
 	}
 	if (more_input && p->conf.reject_unsync_data) {
 		/* The client sent its text before our 354 (RFC 2920 3.1):
-		 * a transaction-stuffing pattern, not a pipelining client. */
-		reply_err(p, 554, "5.5.0",
+		 * a transaction-stuffing pattern, not a pipelining client.
+		 * That text was meant as a message: read as commands, a
+		 * MAIL/RCPT/DATA in it would be a transaction smuggled in
+		 * under this client's rights.  Nothing after DATA is read. */
+		reply(p, 554, "5.5.0",
 		    "Error: improper use of SMTP command pipelining");
-		reset_txn(p);
+		reply(p, 421, "4.7.0",
+		    "%s Error: closing after improper pipelining",
+		    p->conf.hostname);
+		close_session(p);
 		return;
 	}
 	p->open_for = OPEN_DATA;

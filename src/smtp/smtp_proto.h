@@ -41,7 +41,7 @@ struct smtp_proto_conf {
 	size_t line_limit;        /* command line, CRLF included */
 	uint64_t text_line_limit; /* message line, CRLF included */
 	int strict_eol;           /* bare CR/LF: 521 and close */
-	int reject_unsync_data;   /* text glued to DATA: 554 5.5.0 */
+	int reject_unsync_data;   /* text glued to DATA: 554, 421, close */
 	enum smtp_vrfy_mode vrfy;
 };
 

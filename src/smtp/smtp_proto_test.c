@@ -1325,23 +1325,35 @@ data_then_next_transaction_in_same_session(void **state)
 	expect_req_count(s, SMTP_REQ_OPEN, 2);
 }
 
+/* RFC 2920 3.1: text glued to DATA was meant as a message.  Were it read
+ * as commands, a MAIL/RCPT/DATA in it would be a second transaction
+ * smuggled in under this client's rights. */
+#define STUFFED \
+	"MAIL FROM:<evil@x.y>\r\nRCPT TO:<u2@localhost>\r\nDATA\r\n" \
+	"Subject: x\r\n\r\nhi\r\n.\r\nQUIT\r\n"
+
 static void
-data_glued_to_text_is_554_550(void **state)
+data_glued_to_text_is_554_then_421_and_close(void **state)
 {
 	SESS;
 
 	start(s);
 	expect_code(s, "220");
 	envelope(s);
-	feed(s, "DATA\r\nSubject: x\r\n");
+	feed(s, "DATA\r\n" STUFFED);
 	expect_reply(s,
 	    "554 5.5.0 Error: improper use of SMTP command "
 	    "pipelining");
-	/* the transaction is gone, the text is read as commands */
-	expect_reply(s, "500 5.5.1 Error: command not recognized");
+	expect_reply(
+	    s, "421 4.7.0 " HOST " Error: closing after improper pipelining");
+	expect_no_reply(s);
+	expect_closed(s);
+	/* Nothing after the DATA line was read, let alone run. */
+	assert_int_equal(s->unconsumed, sizeof(STUFFED) - 1);
+	expect_req_count(s, SMTP_REQ_MAIL, 1);
+	expect_req_count(s, SMTP_REQ_RCPT, 1);
 	expect_req_count(s, SMTP_REQ_OPEN, 0);
-	feed(s, RCPT_LINE);
-	expect_reply(s, "503 5.5.1 Error: need MAIL command");
+	expect_body(s, "", 0);
 }
 
 static void
@@ -2998,7 +3010,7 @@ main(void)
 	    T(data_empty_message_is_committed),
 	    T(data_terminator_split_in_single_octets),
 	    T(data_then_next_transaction_in_same_session),
-	    T(data_glued_to_text_is_554_550),
+	    T(data_glued_to_text_is_554_then_421_and_close),
 	    T(data_glued_to_text_is_accepted_when_allowed),
 	    T(data_over_the_size_limit_is_552_534_after_the_dot),
 	    T(data_exactly_at_the_size_limit_is_accepted),

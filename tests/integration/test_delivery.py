@@ -365,26 +365,29 @@ class PipeliningTest(TerndTestCase):
                              "w1@localhost")
 
     def test_unsynchronized_data_refused(self):
-        # By default, message text sent before our 354 is refused.
+        # By default, message text sent before our 354 is refused, and
+        # the session ends there: text that looks like a second
+        # transaction (transaction stuffing, RFC 2920 3.1) is never run.
         t = self.start_ternd()
         c = self.connect(t)
         c.send(b"EHLO pipe.test\r\nMAIL FROM:<s@example.org>\r\n"
-               b"RCPT TO:<u@localhost>\r\nDATA\r\nSubject: early\r\n\r\n"
-               b"text\r\n.\r\nQUIT\r\n")
+               b"RCPT TO:<u@localhost>\r\nDATA\r\n"
+               b"MAIL FROM:<evil@x.y>\r\nRCPT TO:<u2@localhost>\r\n"
+               b"DATA\r\nSubject: stuffed\r\n\r\ntext\r\n.\r\nQUIT\r\n")
         self.expect_reply(c, 250, what="EHLO")
         self.expect_reply(c, 250, "2.1.0", what="MAIL")
         self.expect_reply(c, 250, "2.1.5", what="RCPT")
         self.expect_reply(c, 554, "5.5.0", what="DATA with text behind it")
-        # The text lines are then read as (bad) commands, never a message.
-        codes = []
-        while True:
-            r = c.reply()
-            codes.append(r.code)
-            if r.code in (221, 421):
-                break
-        self.assertEqual(codes[-1], 221, c.transcript_text())
+        self.expect_reply(c, 421, "4.7.0", contains="improper pipelining",
+                          what="after the 554")
+        seen = len(c.transcript)
+        self.expect_closed(c)
+        extra = [d for who, d in c.transcript[seen:] if who == "S"]
+        self.assertEqual(extra, [], "replies after the 421 (the text after "
+                         "DATA was run as commands)\n" + c.transcript_text())
         t.settle()
         self.assertEqual(t.all_messages(), {}, "a message was delivered")
+        self.assertNotIn("evil@x.y", t.log(), "the glued MAIL was run")
 
     def test_bdat_transaction_in_one_write(self):
         t = self.start_ternd()
