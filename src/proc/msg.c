@@ -156,11 +156,20 @@ msg_enc_commit(struct buf *out, const char *id, uint64_t data_len,
 }
 
 void
+msg_enc_data(struct buf *out, const char *id, const void *data, size_t len)
+{
+	wire_put_str(out, id);
+	wire_put_bytes(out, data, len);
+}
+
+void
 msg_enc_deliver(struct buf *out, const struct msg_deliver *m)
 {
 	wire_put_str(out, m->maildir);
 	wire_put_str(out, m->return_path);
 	wire_put_str(out, m->rcpt);
+	wire_put_str(out, m->unique);
+	wire_put_u8(out, m->look_for_copy);
 	wire_put_u64(out, m->off);
 	wire_put_u64(out, m->len);
 }
@@ -169,6 +178,7 @@ void
 msg_enc_deliver_ans(struct buf *out, const struct msg_deliver_ans *m)
 {
 	wire_put_u8(out, (uint8_t)m->status);
+	wire_put_u8(out, m->found_copy);
 	wire_put_str(out, m->dsn);
 	wire_put_str(out, m->error);
 }
@@ -415,6 +425,32 @@ msg_dec_commit(const void *p, size_t n, struct msg_commit *m)
 }
 
 int
+msg_dec_data(const void *p, size_t n, char id[SPOOL_ID_LEN + 1],
+    const void **data, size_t *len)
+{
+	struct wire_reader r;
+
+	wire_reader_init(&r, p, n);
+	wire_get_str(&r, id, SPOOL_ID_LEN + 1);
+	*data = wire_get_bytes(&r, MSG_DATA_MAX, len);
+	if (wire_done(&r) < 0 || !msg_id_ok(id))
+		return -1;
+	return 0;
+}
+
+/* A Maildir copy's fixed name part: letters, digits and dots only. */
+static int
+unique_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= MSG_UNIQUE_MAX &&
+	    strspn(s,
+	        "0123456789abcdefghijklmnopqrstuvwxyz"
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZ.") == n;
+}
+
+int
 msg_dec_deliver(const void *p, size_t n, struct msg_deliver *m)
 {
 	struct wire_reader r;
@@ -423,12 +459,15 @@ msg_dec_deliver(const void *p, size_t n, struct msg_deliver *m)
 	wire_get_str(&r, m->maildir, sizeof(m->maildir));
 	wire_get_str(&r, m->return_path, sizeof(m->return_path));
 	wire_get_str(&r, m->rcpt, sizeof(m->rcpt));
+	wire_get_str(&r, m->unique, sizeof(m->unique));
+	m->look_for_copy = wire_get_u8(&r);
 	m->off = wire_get_u64(&r);
 	m->len = wire_get_u64(&r);
 	if (wire_done(&r) < 0 || !msg_path_ok(m->maildir) ||
 	    !clean_text(m->return_path) || !clean_text(m->rcpt) ||
-	    m->rcpt[0] == '\0' || m->off != SPOOL_DATA_OFFSET ||
-	    m->len > UINT64_MAX / 2)
+	    m->rcpt[0] == '\0' || !unique_ok(m->unique) ||
+	    m->look_for_copy > 1 || m->off < SPOOL_DATA_OFFSET ||
+	    m->off > UINT64_MAX / 4 || m->len > UINT64_MAX / 4)
 		return -1;
 	return 0;
 }
@@ -442,10 +481,11 @@ msg_dec_deliver_ans(const void *p, size_t n, struct msg_deliver_ans *m)
 	memset(m, 0, sizeof(*m));
 	wire_reader_init(&r, p, n);
 	st = wire_get_u8(&r);
+	m->found_copy = wire_get_u8(&r);
 	wire_get_str(&r, m->dsn, sizeof(m->dsn));
 	wire_get_str(&r, m->error, sizeof(m->error));
-	if (wire_done(&r) < 0 || st > MAILDIR_PERMFAIL || !esc_ok(m->dsn) ||
-	    !clean_text(m->error))
+	if (wire_done(&r) < 0 || st > MAILDIR_PERMFAIL || m->found_copy > 1 ||
+	    !esc_ok(m->dsn) || !clean_text(m->error))
 		return -1;
 	m->status = st;
 	return 0;
@@ -490,8 +530,8 @@ msg_allowed(enum proc_role self, enum proc_role from, uint16_t type)
 	case ROLE_QUEUE:
 		if (from == ROLE_SMTP)
 			return type == MSG_ROOM || type == MSG_OPEN ||
-			    type == MSG_COMMIT || type == MSG_ABORT ||
-			    type == MSG_QUEUED;
+			    type == MSG_DATA || type == MSG_COMMIT ||
+			    type == MSG_ABORT || type == MSG_QUEUED;
 		if (from == ROLE_LOOKUP)
 			return type == MSG_RESOLVE_ANS || type == MSG_TABLES;
 		return from == ROLE_LOCAL && type == MSG_DELIVER_ANS;
@@ -562,8 +602,17 @@ msg_check(enum proc_role self, enum proc_role from, uint16_t type,
 	case MSG_SPACE:
 		return msg_dec_u64(p, n, &v64);
 	case MSG_ROOM_ANS:
-	case MSG_COMMIT_ANS:
 		return msg_dec_u8(p, n, &v8) == 0 && v8 <= 1 ? 0 : -1;
+	case MSG_COMMIT_ANS:
+		return msg_dec_u8(p, n, &v8) == 0 && v8 <= MSG_COMMIT_NO_ROOM
+		    ? 0
+		    : -1;
+	case MSG_DATA: {
+		const void *data;
+		size_t len;
+
+		return msg_dec_data(p, n, id, &data, &len);
+	}
 	case MSG_OPEN_ANS:
 		return msg_dec_id(p, n, &v8, id);
 	case MSG_ABORT:

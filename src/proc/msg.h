@@ -5,8 +5,8 @@
  *	Types, payload structures, encoders and decoders for the IPC
  *	channels (ipc.h): parent -> every process (configuration, peer
  *	sockets, listeners, start, stop); smtp <-> lookup (admission,
- *	recipients, VRFY); smtp <-> queue (space, open, commit, abort, queue
- *	length); queue <-> lookup (where an address goes); queue <-> local
+ *	recipients, VRFY); smtp <-> queue (space, open, the message text,
+ *	commit, abort, queue length); queue <-> lookup (where an address goes); queue <-> local
  *	(deliver into a Maildir).  A request carries an id chosen by the
  *	requester; the answer carries the same id.
  * TRUST
@@ -70,10 +70,11 @@ enum msg_type {
 	MSG_COMMIT,
 	MSG_ABORT,
 	MSG_QUEUED,
+	MSG_DATA, /* id and message text, unanswered */
 	/* queue -> smtp */
 	MSG_ROOM_ANS = 60,
-	MSG_OPEN_ANS, /* fd when ok */
-	MSG_COMMIT_ANS,
+	MSG_OPEN_ANS,
+	MSG_COMMIT_ANS, /* u8: enum msg_commit_status */
 	MSG_QUEUED_ANS,
 	MSG_SPACE, /* unasked, every second: u64 queue_room() */
 	/* queue -> local */
@@ -83,6 +84,15 @@ enum msg_type {
 };
 
 #define MSG_CONF_MAX (1024 * 1024)
+/* Message text in one MSG_DATA, at most. */
+#define MSG_DATA_MAX (256u * 1024)
+#define MSG_UNIQUE_MAX 80
+
+enum msg_commit_status {
+	MSG_COMMIT_FAILED,
+	MSG_COMMIT_OK,
+	MSG_COMMIT_NO_ROOM, /* the spool is full */
+};
 #define MSG_FINAL_MAX 1000
 
 struct msg_peer {
@@ -111,11 +121,14 @@ struct msg_deliver {
 	char maildir[PATH_MAX];
 	char return_path[ENV_MAX_STRING + 1];
 	char rcpt[ENV_MAX_STRING + 1];
+	char unique[MSG_UNIQUE_MAX + 1];
+	uint8_t look_for_copy;
 	uint64_t off, len;
 };
 
 struct msg_deliver_ans {
 	int status; /* enum maildir_status */
+	uint8_t found_copy;
 	char dsn[8];
 	char error[256];
 };
@@ -132,6 +145,8 @@ void msg_enc_u64(struct buf *out, uint64_t v);
 void msg_enc_id(struct buf *out, uint8_t ok, const char *id);
 int msg_enc_commit(struct buf *out, const char *id, uint64_t data_len,
     const struct envelope *env);
+void
+msg_enc_data(struct buf *out, const char *id, const void *data, size_t len);
 void msg_enc_deliver(struct buf *out, const struct msg_deliver *m);
 void msg_enc_deliver_ans(struct buf *out, const struct msg_deliver_ans *m);
 
@@ -149,6 +164,9 @@ int msg_dec_u8(const void *p, size_t n, uint8_t *v);
 /* "ok + id" (MSG_OPEN_ANS) or, with want_ok NULL, a bare id (ABORT). */
 int msg_dec_id(const void *p, size_t n, uint8_t *ok, char id[SPOOL_ID_LEN + 1]);
 int msg_dec_commit(const void *p, size_t n, struct msg_commit *m);
+/* *data points into p. */
+int msg_dec_data(const void *p, size_t n, char id[SPOOL_ID_LEN + 1],
+    const void **data, size_t *len);
 int msg_dec_deliver(const void *p, size_t n, struct msg_deliver *m);
 int msg_dec_deliver_ans(const void *p, size_t n, struct msg_deliver_ans *m);
 /* An address for MSG_RESOLVE. */

@@ -39,12 +39,12 @@ struct smtp_session {
 	int port;
 	int admitted; /* counted by the services: release when done */
 	struct buf pend;
-	int msg_fd; /* the open message's file, or -1 */
-	char msg_id[32];
+	char msg_id[32]; /* the open message, or "" */
 	uint64_t msg_len;
 	int msg_error;
-	int waiting; /* a request is with a service */
-	int in_pump; /* answers arriving now are picked up by pump */
+	int throttled; /* the queue is behind: input waits */
+	int waiting;   /* a request is with a service */
+	int in_pump;   /* answers arriving now are picked up by pump */
 	int reading;
 	int eof; /* the client sent all it will: finish, then close */
 	int closing;
@@ -55,6 +55,19 @@ struct smtp_session {
 
 static void pump(struct smtp_session *s, const char *in, size_t n);
 static void begin_close(struct smtp_session *s);
+static void session_unref(struct smtp_session *s);
+
+/* The queue caught up with the text this session sent it. */
+static void
+resumed(void *arg)
+{
+	struct smtp_session *s = arg;
+
+	s->throttled = 0;
+	if (!s->closing && !s->waiting)
+		pump(s, NULL, 0);
+	session_unref(s);
+}
 
 /* The open message is not going to be committed. */
 static void
@@ -62,10 +75,8 @@ discard_msg(struct smtp_session *s)
 {
 	struct smtp_server *srv = s->srv;
 
-	if (s->msg_fd < 0)
+	if (s->msg_id[0] == '\0')
 		return;
-	close(s->msg_fd);
-	s->msg_fd = -1;
 	srv->svc.ops->abort(srv->svc.ctx, s->msg_id);
 	s->msg_id[0] = '\0';
 }
@@ -180,24 +191,20 @@ drain(struct smtp_session *s)
 	struct smtp_out *out = smtp_proto_out(s->p);
 
 	if (out->body.len > 0) {
-		if (s->msg_fd >= 0 && !s->msg_error) {
-			const char *p = out->body.data;
-			size_t n = out->body.len;
+		if (s->msg_id[0] != '\0' && !s->msg_error) {
+			struct smtp_server *srv = s->srv;
 
-			while (n > 0) {
-				ssize_t w = write(s->msg_fd, p, n);
-
-				if (w < 0 && errno == EINTR)
-					continue;
-				if (w < 0) {
-					s->msg_error = errno;
-					log_warn("%s: write to the queue file",
-					    s->msg_id);
-					break;
-				}
-				p += w;
-				n -= (size_t)w;
-				s->msg_len += (uint64_t)w;
+			if (srv->svc.ops->write(srv->svc.ctx, s->msg_id,
+			        out->body.data, out->body.len) < 0) {
+				s->msg_error = 1;
+				log_warnx("%s: the queue cannot take the text",
+				    s->msg_id);
+			}
+			s->msg_len += out->body.len;
+			if (!s->throttled &&
+			    srv->svc.ops->throttle(srv->svc.ctx, resumed, s)) {
+				s->throttled = 1;
+				s->refs++;
 			}
 		}
 		out->body.len = 0;
@@ -294,20 +301,18 @@ room_answered(void *arg, int status)
 }
 
 static void
-opened(void *arg, int fd, const char *id)
+opened(void *arg, const char *id)
 {
 	struct smtp_session *s = arg;
 	struct smtp_answer a;
 
 	memset(&a, 0, sizeof(a));
-	if (fd < 0) {
+	if (id == NULL) {
 		answer_text(&a, 451, "4.3.0", "Error: queue file write error");
 	} else if (s->closing) {
-		/* The client left while the file was being made. */
-		close(fd);
+		/* The client left while the message was being made. */
 		s->srv->svc.ops->abort(s->srv->svc.ctx, id);
 	} else {
-		s->msg_fd = fd;
 		snprintf(s->msg_id, sizeof(s->msg_id), "%s", id);
 		s->msg_len = 0;
 		s->msg_error = 0;
@@ -324,7 +329,10 @@ committed(void *arg, int status)
 	struct smtp_answer a;
 
 	memset(&a, 0, sizeof(a));
-	if (status < 0)
+	if (status == SVC_NO_ROOM)
+		answer_text(
+		    &a, 452, "4.3.1", "Error: insufficient system storage");
+	else if (status < 0)
 		answer_text(&a, 451, "4.3.0", "Error: queue file write error");
 	answered(arg, &a);
 }
@@ -365,17 +373,14 @@ commit(struct smtp_session *s)
 	struct smtp_server *srv = s->srv;
 	const struct smtp_txn *t = smtp_proto_txn(s->p);
 	struct envelope env;
-	char addr[ADDR_PATH_MAX + 1];
+	char addr[ADDR_PATH_MAX + 1], id[sizeof(s->msg_id)];
 	size_t i, k;
 
-	if (s->msg_fd < 0 || s->msg_error) {
+	if (s->msg_id[0] == '\0' || s->msg_error) {
 		discard_msg(s);
-		committed(s, -1);
+		committed(s, SVC_FAILED);
 		return;
 	}
-	/* Every octet is written: the queue has the file from here on. */
-	close(s->msg_fd);
-	s->msg_fd = -1;
 	envelope_init(&env);
 	env.arrival = now_us();
 	envelope_set(&env.client_addr, s->peer_str);
@@ -399,8 +404,10 @@ commit(struct smtp_session *s)
 				envelope_add_rcpt(&env, r->final[k], addr,
 				    r->params.orcpt, r->params.notify);
 	}
-	srv->svc.ops->commit(
-	    srv->svc.ctx, s->msg_id, &env, s->msg_len, committed, s);
+	/* From here on the message is the queue's, whatever happens. */
+	snprintf(id, sizeof(id), "%s", s->msg_id);
+	s->msg_id[0] = '\0';
+	srv->svc.ops->commit(srv->svc.ctx, id, &env, s->msg_len, committed, s);
 	envelope_free(&env);
 }
 
@@ -474,7 +481,7 @@ pump(struct smtp_session *s, const char *in, size_t n)
 		const struct smtp_req *rq;
 		size_t used;
 
-		if (s->waiting || out->close)
+		if (s->waiting || s->throttled || out->close)
 			break;
 		used = smtp_proto_feed(s->p, data + off, len - off);
 		off += used;
@@ -503,8 +510,8 @@ pump(struct smtp_session *s, const char *in, size_t n)
 	if (s->pend.len == 0)
 		buf_free(&s->pend);
 	s->in_pump--;
-	if (s->eof && !s->waiting && s->wbuf == NULL && !out->close &&
-	    s->pend.len == 0) {
+	if (s->eof && !s->waiting && !s->throttled && s->wbuf == NULL &&
+	    !out->close && s->pend.len == 0) {
 		/* Every complete command is answered; what is left (a line or
 		 * a message cut short) can never be finished. */
 		smtp_proto_eof(s->p);
@@ -527,7 +534,7 @@ pump(struct smtp_session *s, const char *in, size_t n)
 	 * stops only when that is full, or when the client does not read its
 	 * replies.  (Stopping and restarting for every request would cost
 	 * two epoll_ctl calls each time.) */
-	if (s->eof || s->pend.len >= SMTP_READ_BUF ||
+	if (s->eof || s->throttled || s->pend.len >= SMTP_READ_BUF ||
 	    (s->wbuf != NULL && out->reply.len > WRITE_BACKLOG_MAX)) {
 		if (s->reading) {
 			uv_read_stop((uv_stream_t *)&s->tcp);
@@ -598,7 +605,7 @@ timer_fired(uv_timer_t *t)
 {
 	struct smtp_session *s = t->data;
 
-	if (s->waiting) {
+	if (s->waiting || s->throttled) {
 		arm_timer(s); /* our own slowness is not the client's */
 		return;
 	}
@@ -683,7 +690,6 @@ smtp_session_accept(struct smtp_server *srv, uv_stream_t *listener)
 	s->tcp.data = s->timer.data = s;
 	s->srv = srv;
 	s->refs = 2; /* the two handles */
-	s->msg_fd = -1;
 	s->set = srv->set;
 	s->set->refs++;
 	buf_init(&s->pend, PEND_MAX);

@@ -443,7 +443,8 @@ class Ternd:
             time.sleep(0.03)
 
     def queue_files(self):
-        """Messages in the queue (not the spare files, f<number>)."""
+        """Files in the queue directory (each holds the messages committed
+        together, named by the first one's queue ID)."""
         try:
             return sorted(n for n in os.listdir(os.path.join(self.spool,
                                                              "queue"))
