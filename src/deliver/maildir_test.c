@@ -56,8 +56,8 @@ setup(void **state)
 	f->src = open(f->srcpath, O_RDWR | O_CREAT, 0600);
 	assert_true(f->src >= 0);
 	/* the text at offset 64, as in a queue file */
-	assert_int_equal(pwrite(f->src, TEXT, strlen(TEXT), 64),
-	    (ssize_t)strlen(TEXT));
+	assert_int_equal(
+	    pwrite(f->src, TEXT, strlen(TEXT), 64), (ssize_t)strlen(TEXT));
 	*state = f;
 	return 0;
 }
