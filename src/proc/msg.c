@@ -25,20 +25,6 @@ clean_text(const char *s)
 }
 
 int
-msg_id_ok(const char *id)
-{
-	size_t i;
-
-	if (strlen(id) != SPOOL_ID_LEN)
-		return 0;
-	for (i = 0; i < SPOOL_ID_LEN; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') ||
-		        (id[i] >= 'A' && id[i] <= 'Z')))
-			return 0;
-	return 1;
-}
-
-int
 msg_path_ok(const char *path)
 {
 	const char *p = path;
@@ -400,7 +386,7 @@ msg_dec_id(const void *p, size_t n, uint8_t *ok, char id[SPOOL_ID_LEN + 1])
 	if (ok)
 		*ok = v;
 	/* A failed open carries no ID. */
-	if ((ok == NULL || v == 1) && !msg_id_ok(id))
+	if ((ok == NULL || v == 1) && !spool_id_ok(id))
 		return -1;
 	return 0;
 }
@@ -418,7 +404,7 @@ msg_dec_commit(const void *p, size_t n, struct msg_commit *m)
 	wire_get_str(&r, m->id, sizeof(m->id));
 	m->data_len = wire_get_u64(&r);
 	eb = wire_get_bytes(&r, n, &elen);
-	if (wire_done(&r) < 0 || !msg_id_ok(m->id) ||
+	if (wire_done(&r) < 0 || !spool_id_ok(m->id) ||
 	    m->data_len > UINT64_MAX / 2)
 		return -1;
 	return envelope_decode(eb, elen, &m->env, err, sizeof(err));
@@ -433,7 +419,7 @@ msg_dec_data(const void *p, size_t n, char id[SPOOL_ID_LEN + 1],
 	wire_reader_init(&r, p, n);
 	wire_get_str(&r, id, SPOOL_ID_LEN + 1);
 	*data = wire_get_bytes(&r, MSG_DATA_MAX, len);
-	if (wire_done(&r) < 0 || !msg_id_ok(id))
+	if (wire_done(&r) < 0 || !spool_id_ok(id))
 		return -1;
 	return 0;
 }

@@ -183,7 +183,5 @@ int msg_check(enum proc_role self, enum proc_role from, uint16_t type,
 
 /* Is this a safe absolute path (no ".", "..", empty components, controls)? */
 int msg_path_ok(const char *path);
-/* A queue ID: exactly SPOOL_ID_LEN characters of [0-9A-Z]. */
-int msg_id_ok(const char *id);
 
 #endif

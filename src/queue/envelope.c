@@ -42,8 +42,11 @@ envelope_add_rcpt(struct envelope *env, const char *addr, const char *orig,
 {
 	struct env_rcpt *r;
 
-	env->rcpt =
-	    xreallocarray(env->rcpt, env->nrcpt + 1, sizeof(*env->rcpt));
+	/* Room doubles when a power of two is reached: adding n recipients
+	 * costs O(n), not O(n^2). */
+	if ((env->nrcpt & (env->nrcpt - 1)) == 0)
+		env->rcpt = xreallocarray(env->rcpt,
+		    env->nrcpt ? 2 * env->nrcpt : 1, sizeof(*env->rcpt));
 	r = &env->rcpt[env->nrcpt++];
 	memset(r, 0, sizeof(*r));
 	r->addr = xstrdup(addr);

@@ -166,8 +166,8 @@ pwritev_all(int fd, struct iovec *iov, int n, off_t off)
 	return 0;
 }
 
-static int
-valid_id(const char *name)
+int
+spool_id_ok(const char *name)
 {
 	size_t i;
 
@@ -1065,7 +1065,7 @@ load_v2(int fd, const unsigned char *hdr, off_t size, struct loaded *l,
 
 		memcpy(l->ids[i], e, SPOOL_ID_LEN);
 		l->ids[i][SPOOL_ID_LEN] = '\0';
-		if (!valid_id(l->ids[i]) || doff < SPOOL_DATA_OFFSET ||
+		if (!spool_id_ok(l->ids[i]) || doff < SPOOL_DATA_OFFSET ||
 		    dlen > ioff || doff > ioff - dlen || eoff != doff + dlen ||
 		    elen > ioff || eoff > ioff - elen) {
 			snprintf(l->ids[i], sizeof(l->ids[i]), "?");
@@ -1119,7 +1119,7 @@ recover_file(void *arg, const char *name)
 	unsigned i, live = 0;
 	int fd, bad = -1;
 
-	if (!valid_id(name)) {
+	if (!spool_id_ok(name)) {
 		quarantine(sp, name, "not a queue file");
 		rc->bad++;
 		return;

@@ -92,6 +92,8 @@ const char *spool_dir(const struct spool *sp);
 
 /* A new, unique queue ID: IDs made later sort later. */
 void spool_new_id(char id[SPOOL_ID_LEN + 1]);
+/* Is this a queue ID: exactly SPOOL_ID_LEN characters of [0-9A-Z]? */
+int spool_id_ok(const char *id);
 
 /* ------------------------------------------------------------ receiving */
 

@@ -972,8 +972,10 @@ answer_rcpt(struct smtp_proto *p, struct smtp_answer *a)
 		free_final(a);
 		return;
 	}
-	p->txn.rcpt =
-	    xreallocarray(p->txn.rcpt, p->txn.nrcpt + 1, sizeof(*p->txn.rcpt));
+	/* Room doubles at each power of two: O(n) for n recipients. */
+	if ((p->txn.nrcpt & (p->txn.nrcpt - 1)) == 0)
+		p->txn.rcpt = xreallocarray(p->txn.rcpt,
+		    p->txn.nrcpt ? 2 * p->txn.nrcpt : 1, sizeof(*p->txn.rcpt));
 	r = &p->txn.rcpt[p->txn.nrcpt++];
 	r->addr = p->pend_addr;
 	r->params = p->pend_rp;

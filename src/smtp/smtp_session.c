@@ -15,7 +15,7 @@
 
 #include "../common/buf.h"
 #include "../common/log.h"
-#include "../common/strutil.h"
+#include "../common/strset.h"
 #include "../common/xmem.h"
 #include "../queue/envelope.h"
 #include "smtp_server_priv.h"
@@ -355,18 +355,6 @@ queued_answered(void *arg, uint64_t n)
 	answered(s, &a);
 }
 
-/* Two recipients that lead to one address get one copy. */
-static int
-has_rcpt(const struct envelope *env, const char *addr)
-{
-	size_t i;
-
-	for (i = 0; i < env->nrcpt; i++)
-		if (str_caseeq(env->rcpt[i].addr, addr))
-			return 1;
-	return 0;
-}
-
 static void
 commit(struct smtp_session *s)
 {
@@ -374,6 +362,7 @@ commit(struct smtp_session *s)
 	const struct smtp_txn *t = smtp_proto_txn(s->p);
 	struct envelope env;
 	char addr[ADDR_PATH_MAX + 1], id[sizeof(s->msg_id)];
+	struct strset seen;
 	size_t i, k;
 
 	if (s->msg_id[0] == '\0' || s->msg_error) {
@@ -395,15 +384,18 @@ commit(struct smtp_session *s)
 	envelope_set(&env.envid, t->params.envid);
 	/* AUTH= is trusted only from our own authenticated clients. */
 	envelope_set(&env.auth, t->params.auth[0] ? "<>" : "");
+	/* Two recipients that lead to one address get one copy. */
+	strset_init(&seen);
 	for (i = 0; i < t->nrcpt; i++) {
 		const struct smtp_rcpt *r = &t->rcpt[i];
 
 		addr_format(&r->addr, addr, sizeof(addr));
 		for (k = 0; k < r->nfinal; k++)
-			if (!has_rcpt(&env, r->final[k]))
+			if (strset_add(&seen, r->final[k]))
 				envelope_add_rcpt(&env, r->final[k], addr,
 				    r->params.orcpt, r->params.notify);
 	}
+	strset_free(&seen);
 	/* From here on the message is the queue's, whatever happens. */
 	snprintf(id, sizeof(id), "%s", s->msg_id);
 	s->msg_id[0] = '\0';
