@@ -58,9 +58,6 @@ void smtp_session_shutdown(struct smtp_session *s);
 struct smtp_session *smtp_session_next(const struct smtp_session *s);
 
 /* smtp_server.c, for sessions */
-unsigned
-smtp_server_client_inc(struct smtp_server *srv, const struct netaddr *a);
-void smtp_server_client_dec(struct smtp_server *srv, const struct netaddr *a);
 void smtp_server_session_gone(struct smtp_server *srv);
 
 #endif
