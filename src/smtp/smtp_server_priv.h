@@ -18,6 +18,7 @@
 #include "../common/netaddr.h"
 #include "smtp_proto.h"
 #include "smtp_services.h"
+#include "transport.h"
 
 #define SMTP_READ_BUF (64 * 1024)
 
@@ -43,8 +44,7 @@ struct smtp_server {
 	size_t nlisteners;
 	struct smtp_session *sessions;
 	size_t nsessions;
-	char *read_buf; /* shared: input is consumed before read_cb returns */
-	int read_buf_busy;
+	struct transport_readbuf rb; /* one read buffer for every session */
 	int stopping;
 	void (*stop_done)(void *);
 	void *stop_arg;

@@ -20,6 +20,7 @@
 #include "../queue/envelope.h"
 #include "smtp_server_priv.h"
 #include "smtp_services.h"
+#include "transport.h"
 
 /* Input kept while a request is pending: one read's worth, and a bit. */
 #define PEND_MAX (2 * SMTP_READ_BUF)
@@ -27,9 +28,8 @@
 #define WRITE_BACKLOG_MAX (64 * 1024)
 
 struct smtp_session {
-	uv_tcp_t tcp;
+	struct transport *t;
 	uv_timer_t timer;
-	uv_write_t wreq;
 	struct smtp_server *srv;
 	struct smtp_settings *set;
 	struct smtp_proto *p;
@@ -45,11 +45,9 @@ struct smtp_session {
 	int throttled; /* the queue is behind: input waits */
 	int waiting;   /* a request is with a service */
 	int in_pump;   /* answers arriving now are picked up by pump */
-	int reading;
-	int eof; /* the client sent all it will: finish, then close */
+	int eof;       /* the client sent all it will: finish, then close */
 	int closing;
-	int refs;   /* open handles + requests in flight */
-	char *wbuf; /* bytes of the uv_write in flight */
+	int refs; /* the timer, the transport, requests in flight */
 	struct smtp_session *prev, *next;
 };
 
@@ -85,13 +83,10 @@ static void
 session_unref(struct smtp_session *s)
 {
 	struct smtp_server *srv = s->srv;
-	char stats[512];
 
 	if (--s->refs > 0)
 		return;
 	discard_msg(s);
-	smtp_proto_stats(s->p, stats, sizeof(stats));
-	log_info("disconnect from unknown[%s] %s", s->peer_str, stats);
 	if (s->admitted)
 		srv->svc.ops->release(srv->svc.ctx, &s->peer);
 	if (s->prev)
@@ -102,86 +97,53 @@ session_unref(struct smtp_session *s)
 		s->next->prev = s->prev;
 	smtp_proto_free(s->p);
 	buf_free(&s->pend);
-	free(s->wbuf);
 	smtp_settings_unref(s->set);
 	free(s);
 	smtp_server_session_gone(srv);
 }
 
 static void
-handle_closed(uv_handle_t *h)
+timer_closed(uv_handle_t *h)
 {
 	session_unref(h->data);
 }
 
+/* The session is over; the transport sends what is queued, then closes. */
 static void
 begin_close(struct smtp_session *s)
 {
+	char stats[512];
+
 	if (s->closing)
 		return;
 	s->closing = 1;
+	if (s->p != NULL) {
+		smtp_proto_stats(s->p, stats, sizeof(stats));
+		log_info("disconnect from unknown[%s] %s", s->peer_str, stats);
+	}
 	uv_timer_stop(&s->timer);
-	uv_close((uv_handle_t *)&s->timer, handle_closed);
-	uv_close((uv_handle_t *)&s->tcp, handle_closed);
+	uv_close((uv_handle_t *)&s->timer, timer_closed);
+	if (s->t != NULL)
+		transport_close(s->t);
+	else
+		session_unref(s);
 }
 
 /* ------------------------------------------------------------- output */
-
-static void flush_replies(struct smtp_session *s);
-
-static void
-write_done(uv_write_t *req, int status)
-{
-	struct smtp_session *s = req->data;
-
-	free(s->wbuf);
-	s->wbuf = NULL;
-	if (status < 0 && !s->closing) {
-		begin_close(s);
-	} else if (!s->closing) {
-		flush_replies(s);
-		if (s->wbuf == NULL && smtp_proto_out(s->p)->close)
-			begin_close(s);
-		else if (!s->waiting)
-			pump(s, NULL, 0);
-	}
-	session_unref(s);
-}
 
 static void
 flush_replies(struct smtp_session *s)
 {
 	struct buf *r = &smtp_proto_out(s->p)->reply;
-	uv_buf_t b;
-	int n;
 
-	if (s->wbuf != NULL || r->len == 0 || s->closing)
+	if (r->len == 0 || s->closing)
 		return;
-	b = uv_buf_init(r->data, (unsigned)r->len);
-	n = uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
-	if (n == UV_EAGAIN)
-		n = 0;
-	if (n < 0) {
+	if (transport_write(s->t, r->data, r->len) < 0) {
 		r->len = 0;
 		begin_close(s);
 		return;
 	}
-	buf_consume(r, (size_t)n);
-	if (r->len == 0)
-		return;
-	/* The socket is full: hand the rest to libuv. */
-	s->wbuf = xmalloc(r->len);
-	memcpy(s->wbuf, r->data, r->len);
-	b = uv_buf_init(s->wbuf, (unsigned)r->len);
 	r->len = 0;
-	s->wreq.data = s;
-	s->refs++;
-	if (uv_write(&s->wreq, (uv_stream_t *)&s->tcp, &b, 1, write_done) < 0) {
-		s->refs--;
-		free(s->wbuf);
-		s->wbuf = NULL;
-		begin_close(s);
-	}
 }
 
 /* Message octets, log lines and aborts produced by the state machine. */
@@ -443,8 +405,6 @@ handle_request(struct smtp_session *s, const struct smtp_req *rq)
 /* -------------------------------------------------------------- input */
 
 static void arm_timer(struct smtp_session *s);
-static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b);
-static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b);
 
 /*
  * Feed input (pending bytes first, then in) to the state machine and
@@ -489,7 +449,7 @@ pump(struct smtp_session *s, const char *in, size_t n)
 		 * before reading on, or wait for the client to read it. */
 		if (out->reply.len > 0) {
 			flush_replies(s);
-			if (s->closing || s->wbuf != NULL)
+			if (s->closing || transport_pending(s->t) > 0)
 				break;
 		}
 	}
@@ -502,8 +462,8 @@ pump(struct smtp_session *s, const char *in, size_t n)
 	if (s->pend.len == 0)
 		buf_free(&s->pend);
 	s->in_pump--;
-	if (s->eof && !s->waiting && !s->throttled && s->wbuf == NULL &&
-	    !out->close && s->pend.len == 0) {
+	if (s->eof && !s->waiting && !s->throttled &&
+	    transport_pending(s->t) == 0 && !out->close && s->pend.len == 0) {
 		/* Every complete command is answered; what is left (a line or
 		 * a message cut short) can never be finished. */
 		smtp_proto_eof(s->p);
@@ -513,13 +473,11 @@ pump(struct smtp_session *s, const char *in, size_t n)
 	if (s->closing)
 		return;
 	if (out->close) {
-		if (s->wbuf == NULL && !s->waiting) {
+		/* The transport sends the last replies before it closes. */
+		if (!s->waiting)
 			begin_close(s);
-		} else {
-			uv_read_stop((uv_stream_t *)&s->tcp);
-			arm_timer(
-			    s); /* for last replies the client never reads */
-		}
+		else
+			transport_read_stop(s->t);
 		return;
 	}
 	/* Input that arrives while a service answers waits in pend; reading
@@ -527,70 +485,82 @@ pump(struct smtp_session *s, const char *in, size_t n)
 	 * replies.  (Stopping and restarting for every request would cost
 	 * two epoll_ctl calls each time.) */
 	if (s->eof || s->throttled || s->pend.len >= SMTP_READ_BUF ||
-	    (s->wbuf != NULL && out->reply.len > WRITE_BACKLOG_MAX)) {
-		if (s->reading) {
-			uv_read_stop((uv_stream_t *)&s->tcp);
-			s->reading = 0;
-		}
-	} else if (!s->reading) {
-		s->reading = 1;
-		uv_read_start((uv_stream_t *)&s->tcp, alloc_cb, read_cb);
-	}
+	    transport_pending(s->t) > WRITE_BACKLOG_MAX)
+		transport_read_stop(s->t);
+	else
+		transport_read_start(s->t);
 	arm_timer(s);
 }
 
 static void
-alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+on_read(void *arg, const char *p, size_t n)
 {
-	struct smtp_session *s = h->data;
-	struct smtp_server *srv = s->srv;
+	struct smtp_session *s = arg;
 
-	/* One buffer for every session: read_cb consumes it or copies the
-	 * rest into the session's pending input before returning. */
-	if (srv->read_buf_busy) {
-		b->base = NULL;
-		b->len = 0;
+	if (!s->closing)
+		pump(s, p, n);
+}
+
+/*
+ * Not an abort: a client may send its last commands (Exim: the end of
+ * data and QUIT) and shut down its side while it still reads.  Closing
+ * now would leave a committed message unanswered, and the client would
+ * send it again.  pump closes once all is answered.
+ */
+static void
+on_eof(void *arg)
+{
+	struct smtp_session *s = arg;
+
+	if (s->closing)
 		return;
-	}
-	srv->read_buf_busy = 1;
-	b->base = srv->read_buf;
-	b->len = SMTP_READ_BUF;
+	s->eof = 1;
+	if (!s->waiting)
+		pump(s, NULL, 0);
+}
+
+/* The connection broke: nobody is left to answer. */
+static void
+on_error(void *arg)
+{
+	struct smtp_session *s = arg;
+
+	if (s->closing)
+		return;
+	smtp_proto_eof(s->p);
+	drain(s);
+	if (!s->waiting)
+		begin_close(s);
+}
+
+/* What was written has left: go on with what waited for that. */
+static void
+on_drained(void *arg)
+{
+	struct smtp_session *s = arg;
+
+	if (s->closing)
+		return;
+	if (!s->waiting)
+		pump(s, NULL, 0);
 }
 
 static void
-read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b)
+on_closed(void *arg)
 {
-	struct smtp_session *s = stream->data;
+	struct smtp_session *s = arg;
 
-	if (b->base == s->srv->read_buf)
-		s->srv->read_buf_busy = 0;
-	if (nread == 0 || s->closing)
-		return;
-	if (nread < 0) {
-		if (s->reading) {
-			uv_read_stop(stream);
-			s->reading = 0;
-		}
-		if (nread == UV_EOF) {
-			/* Not an abort: a client may send its last commands
-			 * (Exim: the end of data and QUIT) and shut down its
-			 * side while it still reads.  Closing now would leave
-			 * a committed message unanswered, and the client would
-			 * send it again.  pump closes once all is answered. */
-			s->eof = 1;
-			if (!s->waiting)
-				pump(s, NULL, 0);
-			return;
-		}
-		/* The connection broke: nobody is left to answer. */
-		smtp_proto_eof(s->p);
-		drain(s);
-		if (!s->waiting)
-			begin_close(s);
-		return;
-	}
-	pump(s, b->base, (size_t)nread);
+	s->t = NULL;
+	session_unref(s);
 }
+
+static const struct transport_events session_events = {
+    .read = on_read,
+    .eof = on_eof,
+    .error = on_error,
+    .drained = on_drained,
+    .closed = on_closed,
+};
 
 static void
 timer_fired(uv_timer_t *t)
@@ -599,12 +569,6 @@ timer_fired(uv_timer_t *t)
 
 	if (s->waiting || s->throttled) {
 		arm_timer(s); /* our own slowness is not the client's */
-		return;
-	}
-	if (smtp_proto_out(s->p)->close) {
-		/* Its last replies stayed unread for a whole timeout (a
-		 * client that shut down its side and reads no more). */
-		begin_close(s);
 		return;
 	}
 	smtp_proto_timeout(s->p);
@@ -671,17 +635,27 @@ admitted(void *arg, const struct svc_admission *adm)
 void
 smtp_session_accept(struct smtp_server *srv, uv_stream_t *listener)
 {
-	struct smtp_session *s = xcalloc(1, sizeof(*s));
-	struct sockaddr_storage ss;
+	struct smtp_session *s;
+	struct transport *t;
 	struct smtp_client cl;
 	struct smtp_proto_conf pc;
-	int len = sizeof(ss);
+	struct netaddr peer;
+	int port;
 
-	uv_tcp_init(srv->loop, &s->tcp);
+	if ((t = transport_accept(listener, &srv->rb, &session_events, NULL)) ==
+	    NULL)
+		return;
+	if (transport_peer(t, &peer, &port) < 0) {
+		transport_abort(t);
+		return;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->t = t;
+	transport_set_owner(t, &session_events, s);
 	uv_timer_init(srv->loop, &s->timer);
-	s->tcp.data = s->timer.data = s;
+	s->timer.data = s;
 	s->srv = srv;
-	s->refs = 2; /* the two handles */
+	s->refs = 2; /* the timer and the transport */
 	s->set = srv->set;
 	s->set->refs++;
 	buf_init(&s->pend, PEND_MAX);
@@ -690,20 +664,11 @@ smtp_session_accept(struct smtp_server *srv, uv_stream_t *listener)
 		srv->sessions->prev = s;
 	srv->sessions = s;
 	srv->nsessions++;
-	memset(&cl, 0, sizeof(cl));
-	if (uv_accept(listener, (uv_stream_t *)&s->tcp) < 0 ||
-	    uv_tcp_getpeername(&s->tcp, (struct sockaddr *)&ss, &len) < 0 ||
-	    netaddr_from_sockaddr((struct sockaddr *)&ss, &s->peer) < 0) {
-		s->p = smtp_proto_new(&s->set->pconf, &cl);
-		begin_close(s);
-		return;
-	}
+	s->peer = peer;
+	s->port = port;
 	netaddr_format(&s->peer, s->peer_str, sizeof(s->peer_str));
-	s->port = ntohs(ss.ss_family == AF_INET
-	        ? ((struct sockaddr_in *)&ss)->sin_port
-	        : ((struct sockaddr_in6 *)&ss)->sin6_port);
-	uv_tcp_nodelay(&s->tcp, 1);
 	log_info("connect from unknown[%s]:%d", s->peer_str, s->port);
+	memset(&cl, 0, sizeof(cl));
 	snprintf(cl.addr, sizeof(cl.addr), "%s", s->peer_str);
 	snprintf(cl.name, sizeof(cl.name), "unknown");
 	pc = s->set->pconf;
