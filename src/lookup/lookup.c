@@ -1,6 +1,5 @@
 #include "lookup.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,19 +269,12 @@ base_local(const struct lookup *lk, const char *local, char *dst, size_t dstsz)
 		*d = '\0';
 }
 
-static void reply(struct lookup_reply *r, int code, const char *esc,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
+/* A verdict, with its argument (a new address or a table's text). */
 static void
-reply(struct lookup_reply *r, int code, const char *esc, const char *fmt, ...)
+verdict(struct lookup_reply *r, enum lookup_verdict v, const char *arg)
 {
-	va_list ap;
-
-	r->code = code;
-	snprintf(r->esc, sizeof(r->esc), "%s", esc);
-	va_start(ap, fmt);
-	vsnprintf(r->text, sizeof(r->text), fmt, ap);
-	va_end(ap);
+	r->verdict = v;
+	snprintf(r->arg, sizeof(r->arg), "%s", arg ? arg : "");
 }
 
 static void
@@ -309,6 +301,13 @@ lookup_reply_free(struct lookup_reply *r)
 	free(r->final);
 	r->final = NULL;
 	r->nfinal = 0;
+}
+
+int
+lookup_verdict_temporary(enum lookup_verdict v)
+{
+	return v == LOOKUP_V_ACCESS_DEFER || v == LOOKUP_V_ALIAS_FAILED ||
+	    v == LOOKUP_V_TEMPFAIL;
 }
 
 /*
@@ -379,13 +378,12 @@ relocated(const struct lookup *lk, const char *addr, const char *base,
 	w = str_split_list(v, &n);
 	forward = n > 1 && str_caseeq(w[1], "forward");
 	if (n == 0) {
-		reply(r, 551, "5.1.6", "User not local");
+		verdict(r, LOOKUP_V_RELOCATED, NULL);
 	} else if (forward) {
-		reply(r, 251, "2.1.5", "User not local; will forward to <%s>",
-		    w[0]);
+		verdict(r, LOOKUP_V_FORWARD, w[0]);
 		add_final(r, w[0]);
 	} else {
-		reply(r, 551, "5.1.6", "User not local; please try <%s>", w[0]);
+		verdict(r, LOOKUP_V_RELOCATED, w[0]);
 	}
 	str_free_list(w);
 	return 1;
@@ -405,13 +403,11 @@ lookup_rcpt(const struct lookup *lk, const char *local, const char *domain,
 	snprintf(addr, sizeof(addr), "%s@%s", local, domain);
 	base_local(lk, local, base, sizeof(base));
 	if (cl && cl->access == LOOKUP_ACCESS_REJECT_RCPT) {
-		reply(r, 554, "5.7.1", "<%s>: Recipient address rejected: %s",
-		    addr, cl->text[0] ? cl->text : "Access denied");
+		verdict(r, LOOKUP_V_ACCESS_REJECT, cl->text);
 		return;
 	}
 	if (cl && cl->access == LOOKUP_ACCESS_DEFER_RCPT) {
-		reply(r, 450, "4.7.1", "<%s>: Recipient address rejected: %s",
-		    addr, cl->text[0] ? cl->text : "Try again later");
+		verdict(r, LOOKUP_V_ACCESS_DEFER, cl->text);
 		return;
 	}
 	local_dom = is_local_domain(lk, domain);
@@ -430,36 +426,24 @@ lookup_rcpt(const struct lookup *lk, const char *local, const char *domain,
 				if (expand(lk, base, v, 0, r) < 0 ||
 				    r->nfinal == 0) {
 					lookup_reply_free(r);
-					reply(r, 451, "4.3.0",
-					    "<%s>: alias "
-					    "expansion failed (loop?)",
-					    addr);
+					verdict(r, LOOKUP_V_ALIAS_FAILED, NULL);
 					return;
 				}
-				r->code = 250;
-				snprintf(r->esc, sizeof(r->esc), "2.1.5");
-				snprintf(r->text, sizeof(r->text), "Ok");
+				verdict(r, LOOKUP_V_ACCEPT, NULL);
 				return;
 			}
 		}
 		if (!lookup_mailbox_name_ok(base)) {
-			reply(r, 553, "5.1.3",
-			    "<%s>: Recipient address "
-			    "rejected: mailbox name not allowed",
-			    addr);
+			verdict(r, LOOKUP_V_BAD_MAILBOX, NULL);
 			return;
 		}
 		if (lk->local_users && !str_caseeq(base, "postmaster") &&
 		    table_get(lk->local_users, base) == NULL) {
-			reply(r, 550, "5.1.1",
-			    "<%s>: Recipient address "
-			    "rejected: User unknown in local recipient table",
-			    addr);
+			verdict(r, LOOKUP_V_UNKNOWN_USER, NULL);
+			r->table = LOOKUP_T_LOCAL;
 			return;
 		}
-		r->code = 250;
-		snprintf(r->esc, sizeof(r->esc), "2.1.5");
-		snprintf(r->text, sizeof(r->text), "Ok");
+		verdict(r, LOOKUP_V_ACCEPT, NULL);
 		add_final(r, addr);
 		return;
 	}
@@ -469,27 +453,20 @@ lookup_rcpt(const struct lookup *lk, const char *local, const char *domain,
 		    table_get(lk->virtual, key) == NULL) {
 			snprintf(key, sizeof(key), "@%s", domain);
 			if (table_get(lk->virtual, key) == NULL) {
-				reply(r, 550, "5.1.1",
-				    "<%s>: Recipient "
-				    "address rejected: User unknown in virtual "
-				    "mailbox table",
-				    addr);
+				verdict(r, LOOKUP_V_UNKNOWN_USER, NULL);
+				r->table = LOOKUP_T_VIRTUAL;
 				return;
 			}
 		}
-		r->code = 250;
-		snprintf(r->esc, sizeof(r->esc), "2.1.5");
-		snprintf(r->text, sizeof(r->text), "Ok");
+		verdict(r, LOOKUP_V_ACCEPT, NULL);
 		add_final(r, addr);
 		return;
 	}
 	if (!may_relay) {
-		reply(r, 554, "5.7.1", "<%s>: Relay access denied", addr);
+		verdict(r, LOOKUP_V_RELAY_DENIED, NULL);
 		return;
 	}
-	r->code = 250;
-	snprintf(r->esc, sizeof(r->esc), "2.1.5");
-	snprintf(r->text, sizeof(r->text), "Ok");
+	verdict(r, LOOKUP_V_ACCEPT, NULL);
 	add_final(r, addr);
 }
 
@@ -498,25 +475,17 @@ lookup_vrfy(const struct lookup *lk, const char *local, const char *domain,
     struct lookup_reply *r)
 {
 	struct lookup_client none;
-	char addr[600];
 	const char *d = domain[0] ? domain : lk->hostname;
 
 	memset(&none, 0, sizeof(none));
-	snprintf(addr, sizeof(addr), "%s@%s", local, d);
 	if (!is_local_domain(lk, d) && !is_virtual_domain(lk, d)) {
 		memset(r, 0, sizeof(*r));
-		reply(r, 252, "2.0.0",
-		    "<%s>: not local, cannot verify; "
-		    "will attempt delivery",
-		    addr);
+		verdict(r, LOOKUP_V_NOT_LOCAL, NULL);
 		return;
 	}
+	/* As RCPT from a client with no rights; the expansion is kept, as
+	 * the verdict on an accepted address says where it goes. */
 	lookup_rcpt(lk, local, domain, 0, &none, r);
-	lookup_reply_free(r);
-	if (r->code == 250) {
-		snprintf(r->esc, sizeof(r->esc), "2.0.0");
-		snprintf(r->text, sizeof(r->text), "<%s>", addr);
-	}
 }
 
 void

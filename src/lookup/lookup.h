@@ -43,12 +43,42 @@ struct lookup_client {
 	char text[200]; /* the table's text for a rejection, or "" */
 };
 
-/* The answer to RCPT or VRFY: a reply, and for RCPT the expansion. */
+/*
+ * The verdict on a recipient (RCPT) or an address (VRFY); the smtp side
+ * turns it into a reply (smtp_reply.h).  The reply texts are not made
+ * here: only what the verdict needs, each checked as msg.c's decoder
+ * checks it.
+ */
+enum lookup_verdict {
+	LOOKUP_V_ACCEPT,        /* final[]: where the mail goes */
+	LOOKUP_V_FORWARD,       /* 251: arg, the new address, is final[0] */
+	LOOKUP_V_RELOCATED,     /* 551: arg, the new address, or "" */
+	LOOKUP_V_UNKNOWN_USER,  /* 550 5.1.1: table says where it is missing */
+	LOOKUP_V_BAD_MAILBOX,   /* 553 5.1.3: cannot name a Maildir */
+	LOOKUP_V_RELAY_DENIED,  /* 554 5.7.1 */
+	LOOKUP_V_ACCESS_REJECT, /* 554 5.7.1: arg, the access table's text */
+	LOOKUP_V_ACCESS_DEFER,  /* 450 4.7.1: arg, the access table's text */
+	LOOKUP_V_ALIAS_FAILED,  /* 451 4.3.0: a loop, or no address */
+	LOOKUP_V_TEMPFAIL,      /* 451 4.3.0: the lookup could not be asked */
+	LOOKUP_V_NOT_LOCAL,     /* VRFY: another domain, cannot tell (252) */
+};
+#define LOOKUP_V_LAST LOOKUP_V_NOT_LOCAL
+
+enum lookup_table {
+	LOOKUP_T_NONE,
+	LOOKUP_T_LOCAL,   /* local_recipient_maps */
+	LOOKUP_T_VIRTUAL, /* virtual_mailbox_maps */
+};
+
+/* The longest argument of a verdict: an address (RFC 5321 path) or a
+ * client access text. */
+#define LOOKUP_ARG_MAX 256
+
 struct lookup_reply {
-	int code;
-	char esc[8]; /* enhanced status code, "x.y.z" */
-	char text[300];
-	char **final; /* xmalloc'ed; the caller takes them */
+	enum lookup_verdict verdict;
+	enum lookup_table table; /* UNKNOWN_USER, else LOOKUP_T_NONE */
+	char arg[LOOKUP_ARG_MAX + 1];
+	char **final; /* ACCEPT, FORWARD: xmalloc'ed; the caller takes them */
 	size_t nfinal;
 };
 
@@ -62,7 +92,7 @@ enum lookup_dest_type {
 struct lookup_dest {
 	enum lookup_dest_type type;
 	char path[PATH_MAX]; /* MAILDIR: the Maildir directory */
-	char error[200];     /* UNKNOWN: why */
+	char error[200];     /* UNKNOWN, TEMPFAIL: why */
 };
 
 /* Loads the tables named by c.  NULL with "file:line: what" in err. */
@@ -85,6 +115,8 @@ void lookup_vrfy(const struct lookup *lk, const char *local, const char *domain,
 void lookup_resolve(
     const struct lookup *lk, const char *addr, struct lookup_dest *out);
 void lookup_reply_free(struct lookup_reply *r);
+/* Is this a verdict for now only (not to be remembered until a reload)? */
+int lookup_verdict_temporary(enum lookup_verdict v);
 
 /* Can this local part name a mailbox directory? */
 int lookup_mailbox_name_ok(const char *local);

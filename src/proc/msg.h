@@ -167,5 +167,19 @@ int msg_check(enum proc_role self, enum proc_role from, uint16_t type,
 int msg_path_ok(const char *path);
 /* A queue ID: exactly SPOOL_ID_LEN characters of [0-9A-Z]. */
 int msg_id_ok(const char *id);
+/*
+ * The checks the decoders make of what a peer names, for those who must
+ * not send what would be refused.
+ *
+ * A final address: "local@domain", both parts non-empty, at most
+ * ENV_MAX_STRING octets of UTF-8 without control characters.
+ */
+int msg_address_ok(const char *addr);
+/* A new address a reply shows (relocated_maps): an address of at most
+ * LOOKUP_ARG_MAX octets. */
+int msg_target_ok(const char *addr);
+/* Table text a reply quotes (client_access_maps): 1 to LOOKUP_ARG_MAX
+ * octets of printable ASCII. */
+int msg_reply_text_ok(const char *text);
 
 #endif

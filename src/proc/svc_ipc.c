@@ -75,10 +75,7 @@ fail_pending(struct pending *p)
 		break;
 	case MSG_LOOKUP_ANS:
 		memset(&lr, 0, sizeof(lr));
-		lr.code = 451;
-		snprintf(lr.esc, sizeof(lr.esc), "4.3.0");
-		snprintf(lr.text, sizeof(lr.text),
-		    "Temporary lookup failure, try again later");
+		lr.verdict = LOOKUP_V_TEMPFAIL;
 		p->cb.lookup(p->arg, &lr);
 		break;
 	case MSG_ROOM_ANS:
@@ -215,7 +212,7 @@ cacheable(uint16_t type, const void *data, size_t len)
 	case MSG_LOOKUP_ANS:
 		/* A temporary failure is not a verdict on the recipient. */
 		if (msg_dec_lookup_ans(data, len, &lr) == 0) {
-			ok = lr.code < 400 || lr.code >= 500;
+			ok = !lookup_verdict_temporary(lr.verdict);
 			lookup_reply_free(&lr);
 		}
 		return ok;

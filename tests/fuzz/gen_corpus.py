@@ -128,7 +128,7 @@ def session(packets, flags=0, size=0, rcpt=0, errors=0, line=0, text=0,
 LENIENT, UNSYNC_OK = 1, 2
 VRFY_VERIFY, VRFY_DISABLED = 1 << 2, 2 << 2
 GREET_BUSY, GREET_REJECT, GREET_NOMAIL = 2 << 4, 3 << 4, 4 << 4
-GREET_SHUTDOWN, GREET_TEMPFAIL = 5 << 4, 6 << 4
+GREET_SHUTDOWN, GREET_TEMPFAIL, GREET_BUSY_CLIENT = 5 << 4, 6 << 4, 7 << 4
 NAMED = 0x80
 SLOW_READER = 8  # in the size byte
 
@@ -260,6 +260,17 @@ def gen_session(corpus):
          "x\r\n.\r\n", "QUIT\r\n"],
         answers=answer(0, 1) + answer(0, 1) + answer(0, 2) + answer(0, 3) + answer(0, 5) +
         answer(0, 9))
+    # Every lookup verdict (fuzz_smtp_session.c's answer()), to RCPT and
+    # to VRFY.
+    s["answers-verdicts"] = session(
+        [HELLO, "MAIL FROM:<a@example.net>\r\n",
+         "".join("RCPT TO:<u%d@example.org>\r\n" % i for i in range(16)),
+         "VRFY u@example.org\r\n" * 6, "QUIT\r\n"],
+        flags=VRFY_VERIFY,
+        answers=answer(0, 0) + b"".join(answer(0, i) for i in range(16)) +
+        answer(0, 0) + answer(0, 2) + answer(0, 4) + answer(0, 14) +
+        answer(0, 13) + answer(0, 22))
+    s["greet-busy-client"] = session(["EHLO x\r\n"], flags=GREET_BUSY_CLIENT)
     s["answers-bdat-open-fails"] = session(
         [HELLO, TXN, "BDAT 3\r\nabc", "BDAT 2 LAST\r\nde", "QUIT\r\n"],
         answers=answer(0, 0) + answer(0, 0) + answer(0, 1))
