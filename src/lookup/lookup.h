@@ -15,7 +15,10 @@
  * INVARIANTS
  *	A Maildir path is built only from mail_directory or a table value and
  *	a local part that passed lookup_mailbox_name_ok.  Tables are swapped
- *	whole on reload.
+ *	whole on reload.  One routing function decides where an address goes,
+ *	at RCPT and at delivery alike.  Nothing is answered that the peer's
+ *	decoder (msg.c) would refuse: table values are checked at load with
+ *	the decoders' own functions, and an entry that fails is never used.
  */
 #ifndef TERN_LOOKUP_H
 #define TERN_LOOKUP_H
@@ -35,6 +38,7 @@ enum lookup_access {
 	LOOKUP_ACCESS_REJECT,      /* 554 at the greeting */
 	LOOKUP_ACCESS_REJECT_RCPT, /* 554 5.7.1 at every RCPT */
 	LOOKUP_ACCESS_DEFER_RCPT,  /* 450 4.7.1 at every RCPT: try later */
+	LOOKUP_ACCESS_BROKEN,      /* an entry that is not valid: 451 4.3.5 */
 };
 
 struct lookup_client {
@@ -59,6 +63,7 @@ enum lookup_verdict {
 	LOOKUP_V_ACCESS_REJECT, /* 554 5.7.1: arg, the access table's text */
 	LOOKUP_V_ACCESS_DEFER,  /* 450 4.7.1: arg, the access table's text */
 	LOOKUP_V_ALIAS_FAILED,  /* 451 4.3.0: a loop, or no address */
+	LOOKUP_V_TABLE_ERROR,   /* 451 4.3.5: a table entry is not valid */
 	LOOKUP_V_TEMPFAIL,      /* 451 4.3.0: the lookup could not be asked */
 	LOOKUP_V_NOT_LOCAL,     /* VRFY: another domain, cannot tell (252) */
 };
@@ -95,19 +100,33 @@ struct lookup_dest {
 	char error[200];     /* UNKNOWN, TEMPFAIL: why */
 };
 
-/* Loads the tables named by c.  NULL with "file:line: what" in err. */
+/*
+ * Loads the tables named by c.  NULL with "file:line: what" in err when a
+ * table cannot be read as a table at all.  Entries that can be read but
+ * not used (an alias target that is not an address, say) do not stop the
+ * load: they are listed by lookup_problem, and the recipients that need
+ * them are refused.
+ */
 struct lookup *lookup_new(const struct conf *c, char *err, size_t errsz);
 void lookup_free(struct lookup *lk);
+/* What is wrong with the tables: "file:line: what", i < count. */
+size_t lookup_problem_count(const struct lookup *lk);
+const char *lookup_problem(const struct lookup *lk, size_t i);
+/* Log each problem as a warning (at every load). */
+void lookup_log_problems(const struct lookup *lk);
 
 void lookup_client(const struct lookup *lk, const struct netaddr *client,
     struct lookup_client *out);
 
 /*
- * RCPT TO:<local@domain>.  domain "" means <postmaster>.  may_relay and
- * reject come from lookup_client for this session.
+ * RCPT TO:<local@domain> from client (relay permission and access come
+ * from the client's address).  domain "" means <postmaster>.  After the
+ * access and relay checks, every address the recipient leads to (itself,
+ * its aliases, a forward target) must be deliverable, as lookup_resolve
+ * would say at delivery: otherwise the recipient is refused.
  */
-void lookup_rcpt(const struct lookup *lk, const char *local, const char *domain,
-    int may_relay, const struct lookup_client *cl, struct lookup_reply *out);
+void lookup_rcpt(const struct lookup *lk, const struct netaddr *client,
+    const char *local, const char *domain, struct lookup_reply *out);
 /* VRFY in verify mode. */
 void lookup_vrfy(const struct lookup *lk, const char *local, const char *domain,
     struct lookup_reply *out);

@@ -305,7 +305,7 @@ msg_dec_admit_ans(const void *p, size_t n, struct msg_admit_ans *m)
 	relay = wire_get_u8(&r);
 	wire_get_str(&r, m->client.text, sizeof(m->client.text));
 	if (wire_done(&r) < 0 || v > SESSIONS_BUSY_CLIENT ||
-	    acc > LOOKUP_ACCESS_DEFER_RCPT || relay > 1 ||
+	    acc > LOOKUP_ACCESS_BROKEN || relay > 1 ||
 	    !clean_text(m->client.text))
 		return -1;
 	m->verdict = (enum sessions_verdict)v;
@@ -366,6 +366,7 @@ verdict_ok(const struct lookup_reply *lr, size_t count)
 	case LOOKUP_V_BAD_MAILBOX:
 	case LOOKUP_V_RELAY_DENIED:
 	case LOOKUP_V_ALIAS_FAILED:
+	case LOOKUP_V_TABLE_ERROR:
 	case LOOKUP_V_TEMPFAIL:
 	case LOOKUP_V_NOT_LOCAL:
 		return lr->arg[0] == '\0' && count == 0;
@@ -533,8 +534,7 @@ msg_dec_address(const void *p, size_t n, char *dst, size_t dstsz)
 
 	wire_reader_init(&r, p, n);
 	wire_get_str(&r, dst, dstsz);
-	if (wire_done(&r) < 0 || !clean_text(dst) || strchr(dst, '@') == NULL ||
-	    !utf8_valid(dst, strlen(dst), NULL))
+	if (wire_done(&r) < 0 || !msg_address_ok(dst))
 		return -1;
 	return 0;
 }

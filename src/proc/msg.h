@@ -169,7 +169,9 @@ int msg_path_ok(const char *path);
 int msg_id_ok(const char *id);
 /*
  * The checks the decoders make of what a peer names, for those who must
- * not send what would be refused.
+ * not send what would be refused: the lookup process checks its tables
+ * with them when it loads them, the queue an address before it asks
+ * where it goes.
  *
  * A final address: "local@domain", both parts non-empty, at most
  * ENV_MAX_STRING octets of UTF-8 without control characters.

@@ -662,8 +662,18 @@ q_resolve(void *ctx, const char *addr, sched_resolve_cb cb, void *arg)
 {
 	struct svc_ipc *sv = ctx;
 	struct pending t = {.arg = arg};
+	struct lookup_dest dest;
 	struct buf b;
 
+	/* The lookup process would refuse it, and drop this channel: such
+	 * an address (from an older queue file) is delivered nowhere. */
+	if (!msg_address_ok(addr)) {
+		memset(&dest, 0, sizeof(dest));
+		dest.type = LOOKUP_DEST_UNKNOWN;
+		snprintf(dest.error, sizeof(dest.error), "bad address");
+		cb(arg, &dest);
+		return;
+	}
 	t.cb.resolve = cb;
 	buf_init(&b, PAYLOAD_MAX);
 	msg_enc_text(&b, addr);

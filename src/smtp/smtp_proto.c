@@ -1009,6 +1009,9 @@ answer_lookup(struct smtp_proto *p, struct smtp_answer *a, int vrfy)
 	case LOOKUP_V_ALIAS_FAILED:
 		reply(p, SMTP_R_RCPT_ALIAS_FAILED, addr, NULL);
 		break;
+	case LOOKUP_V_TABLE_ERROR:
+		reply(p, SMTP_R_RCPT_TABLE_ERROR, addr, NULL);
+		break;
 	case LOOKUP_V_NOT_LOCAL:
 		reply(p, SMTP_R_VRFY_NOT_LOCAL, addr, NULL);
 		break;

@@ -1244,6 +1244,9 @@ rcpt_verdicts_become_their_replies(void **state)
 	    {LOOKUP_V_ALIAS_FAILED, LOOKUP_T_NONE, NULL,
 	        "451 4.3.0 <bob@example.org>: alias expansion failed "
 	        "(loop?)"},
+	    {LOOKUP_V_TABLE_ERROR, LOOKUP_T_NONE, NULL,
+	        "451 4.3.5 <bob@example.org>: Recipient address rejected: "
+	        "local configuration error"},
 	    {LOOKUP_V_TEMPFAIL, LOOKUP_T_NONE, NULL,
 	        "451 4.3.0 Temporary lookup failure, try again later"},
 	    /* No answer to RCPT: not a verdict to act on. */
@@ -1298,7 +1301,8 @@ error_limit_counts_client_errors_only(void **state)
 {
 	static const enum lookup_verdict not_counted[] = {LOOKUP_V_FORWARD,
 	    LOOKUP_V_RELOCATED, LOOKUP_V_RELAY_DENIED, LOOKUP_V_ACCESS_REJECT,
-	    LOOKUP_V_ACCESS_DEFER, LOOKUP_V_ALIAS_FAILED, LOOKUP_V_TEMPFAIL};
+	    LOOKUP_V_ACCESS_DEFER, LOOKUP_V_ALIAS_FAILED, LOOKUP_V_TABLE_ERROR,
+	    LOOKUP_V_TEMPFAIL};
 	SESS;
 	char line[128];
 	size_t i;

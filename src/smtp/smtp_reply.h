@@ -240,6 +240,11 @@
 	    "<%s>: alias expansion failed (loop?)", \
 	    "RCPT (or VRFY) of an alias whose expansion loops deeper than " \
 	    "ten levels or yields no address.") \
+	X(SMTP_R_RCPT_TABLE_ERROR, 451, "4.3.5", 0, "address", \
+	    "<%s>: Recipient address rejected: local configuration error", \
+	    "RCPT (or VRFY) that needs a table entry that is not valid " \
+	    "(ternd -t names it; the log names its file and line), or a " \
+	    "client whose client_access_maps entry is not valid.") \
 	X(SMTP_R_LOOKUP_TEMPFAIL, 451, "4.3.0", 0, "", \
 	    "Temporary lookup failure, try again later", \
 	    "RCPT or VRFY when the lookup process cannot be asked (it is " \

@@ -539,6 +539,8 @@ answer(struct sess *s, const struct smtp_req *rq)
 			    &a, addr); /* not taken: freed by the machine */
 			break;
 		case 12:
+			verdict(&a, LOOKUP_V_TABLE_ERROR, NULL);
+			break;
 		case 13:
 			verdict(&a, LOOKUP_V_TEMPFAIL, NULL);
 			break;

@@ -391,6 +391,12 @@ def gen_conf(corpus):
     c["table-virtual"] = ("alice@example.com alice/\n@example.net catchall\n"
                           "bob@example.com /srv/mail/bob\n")
     c["table-relocated"] = "old@example.org new@example.com forward\nolder@example.org new@example.com\n"
+    # Entries the lookup module cannot use as written (fuzz_conf loads
+    # every table as each kind).
+    c["table-bad-entries"] = (b"bob newbob forward\nteam alice, b\xffb\n"
+                              b"w@virt.example\nx@virt.example ../../x\n"
+                              b"192.0.2.0/24 permit\nloop1 loop2\n"
+                              b"loop2 loop1\ndave dave@new.example perhaps\n")
     c["table-duplicate"] = "alice a\nALICE b\n"
     c["table-continuation-first"] = "  orphan\nkey value\n"
     c["table-long-line"] = "key " + "v" * 9000 + "\n"
