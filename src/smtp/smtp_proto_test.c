@@ -1785,6 +1785,22 @@ data_commit_451_430_resets_the_transaction(void **state)
 	assert_int_equal(s->aborts, 0);
 }
 
+/* The spool's file system filled up before the commit: 452, not 451. */
+static void
+data_commit_452_431_when_the_spool_is_full(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	open_data(s);
+	script_status(s, SMTP_REQ_COMMIT, SMTP_S_QUEUE_FULL);
+	feed(s, "hi\r\n.\r\n" RCPT_LINE);
+	expect_reply(s, "452 4.3.1 Error: insufficient system storage");
+	expect_reply(s, "503 5.5.1 Error: need MAIL command");
+	assert_int_equal(s->aborts, 0);
+}
+
 /* ------------------------------------------------------ SMTP smuggling */
 
 /*
@@ -3526,6 +3542,7 @@ main(void)
 	    T(data_with_nul_is_554_560),
 	    T(data_open_refused_by_the_queue_is_451_430),
 	    T(data_commit_451_430_resets_the_transaction),
+	    T(data_commit_452_431_when_the_spool_is_full),
 	    T(smuggling_lf_dot_lf_is_521_552),
 	    T(smuggling_crlf_dot_lf_is_521_552),
 	    T(smuggling_lf_dot_crlf_is_521_552),

@@ -481,20 +481,28 @@ def crc32c(data, crc=0):
 
 
 def rewrite_envelope(path, old, new):
-    """Replace old by new (same length) in a queue file's envelope, and
-    make its checksums right again: what an older ternd may have left."""
+    """Replace old by new (same length) in the envelope of a queue file's
+    first message, and make its checksums right again: what an older
+    ternd may have left (layout in src/queue/spool.h)."""
     with open(path, "r+b") as f:
         head = bytearray(f.read(64))
-        off = struct.unpack_from("<Q", head, 24)[0]
-        n = struct.unpack_from("<I", head, 32)[0]
-        f.seek(off)
+        ioff = struct.unpack_from("<Q", head, 16)[0]
+        ilen = struct.unpack_from("<I", head, 24)[0]
+        f.seek(ioff)
+        index = bytearray(f.read(ilen))
+        eoff = struct.unpack_from("<Q", index, 32)[0]
+        n = struct.unpack_from("<I", index, 40)[0]
+        f.seek(eoff)
         env = f.read(n)
         assert old in env and len(old) == len(new)
         env = env.replace(old, new)
-        struct.pack_into("<I", head, 36, crc32c(env))
-        struct.pack_into("<I", head, 40, crc32c(bytes(head[:40])))
-        f.seek(off)
+        struct.pack_into("<I", index, 44, crc32c(env))
+        struct.pack_into("<I", head, 28, crc32c(bytes(index)))
+        struct.pack_into("<I", head, 32, crc32c(bytes(head[:32])))
+        f.seek(eoff)
         f.write(env)
+        f.seek(ioff)
+        f.write(index)
         f.seek(0)
         f.write(head)
 
