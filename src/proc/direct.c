@@ -80,11 +80,9 @@ d_rcpt(void *ctx, const struct netaddr *client, const char *local,
     const char *domain, svc_lookup_cb cb, void *arg)
 {
 	struct direct *d = ctx;
-	struct lookup_client cl;
 	struct lookup_reply r;
 
-	lookup_client(d->lk, client, &cl);
-	lookup_rcpt(d->lk, local, domain, cl.may_relay, &cl, &r);
+	lookup_rcpt(d->lk, client, local, domain, &r);
 	cb(arg, &r);
 	lookup_reply_free(&r);
 }

@@ -49,6 +49,40 @@ msg_path_ok(const char *path)
 	return 1;
 }
 
+int
+msg_address_ok(const char *addr)
+{
+	size_t n = strlen(addr), i;
+	const char *at = strrchr(addr, '@');
+
+	if (n == 0 || n > ENV_MAX_STRING || at == NULL || at == addr ||
+	    at[1] == '\0' || !utf8_valid(addr, n, NULL))
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)addr[i] < 0x20 || addr[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+msg_target_ok(const char *addr)
+{
+	return strlen(addr) <= LOOKUP_ARG_MAX && msg_address_ok(addr);
+}
+
+int
+msg_reply_text_ok(const char *text)
+{
+	size_t n = strlen(text), i;
+
+	if (n == 0 || n > LOOKUP_ARG_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (text[i] < 0x20 || text[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
 /* ------------------------------------------------------------- encoders */
 
 void
@@ -94,9 +128,9 @@ msg_enc_lookup_ans(struct buf *out, const struct lookup_reply *r)
 {
 	size_t i, n = r->nfinal < MSG_FINAL_MAX ? r->nfinal : MSG_FINAL_MAX;
 
-	wire_put_u32(out, (uint32_t)r->code);
-	wire_put_str(out, r->esc);
-	wire_put_str(out, r->text);
+	wire_put_u8(out, (uint8_t)r->verdict);
+	wire_put_u8(out, (uint8_t)r->table);
+	wire_put_str(out, r->arg);
 	wire_put_u32(out, (uint32_t)n);
 	for (i = 0; i < n; i++)
 		wire_put_str(out, r->final[i]);
@@ -267,7 +301,7 @@ msg_dec_admit_ans(const void *p, size_t n, struct msg_admit_ans *m)
 	relay = wire_get_u8(&r);
 	wire_get_str(&r, m->client.text, sizeof(m->client.text));
 	if (wire_done(&r) < 0 || v > SESSIONS_BUSY_CLIENT ||
-	    acc > LOOKUP_ACCESS_DEFER_RCPT || relay > 1 ||
+	    acc > LOOKUP_ACCESS_BROKEN || relay > 1 ||
 	    !clean_text(m->client.text))
 		return -1;
 	m->verdict = (enum sessions_verdict)v;
@@ -299,32 +333,74 @@ esc_ok(const char *e)
 	return *e == '\0';
 }
 
+/*
+ * What each verdict carries (lookup.h): the table only with UNKNOWN_USER,
+ * an argument only where a reply shows one, final addresses exactly when
+ * the recipient is accepted.
+ */
+static int
+verdict_ok(const struct lookup_reply *lr, size_t count)
+{
+	if (lr->table != LOOKUP_T_NONE && lr->verdict != LOOKUP_V_UNKNOWN_USER)
+		return 0;
+	switch (lr->verdict) {
+	case LOOKUP_V_ACCEPT:
+		return lr->arg[0] == '\0' && count > 0;
+	case LOOKUP_V_FORWARD:
+		return msg_target_ok(lr->arg) && count == 1;
+	case LOOKUP_V_RELOCATED:
+		return (lr->arg[0] == '\0' || msg_target_ok(lr->arg)) &&
+		    count == 0;
+	case LOOKUP_V_UNKNOWN_USER:
+		return (lr->table == LOOKUP_T_LOCAL ||
+		           lr->table == LOOKUP_T_VIRTUAL) &&
+		    lr->arg[0] == '\0' && count == 0;
+	case LOOKUP_V_ACCESS_REJECT:
+	case LOOKUP_V_ACCESS_DEFER:
+		return (lr->arg[0] == '\0' || msg_reply_text_ok(lr->arg)) &&
+		    count == 0;
+	case LOOKUP_V_BAD_MAILBOX:
+	case LOOKUP_V_RELAY_DENIED:
+	case LOOKUP_V_ALIAS_FAILED:
+	case LOOKUP_V_TABLE_ERROR:
+	case LOOKUP_V_TEMPFAIL:
+	case LOOKUP_V_NOT_LOCAL:
+		return lr->arg[0] == '\0' && count == 0;
+	}
+	return 0;
+}
+
 int
 msg_dec_lookup_ans(const void *p, size_t n, struct lookup_reply *out)
 {
 	struct wire_reader r;
-	uint32_t code, count, i;
+	uint8_t verdict, table;
+	uint32_t count, i;
 
 	memset(out, 0, sizeof(*out));
 	wire_reader_init(&r, p, n);
-	code = wire_get_u32(&r);
-	wire_get_str(&r, out->esc, sizeof(out->esc));
-	wire_get_str(&r, out->text, sizeof(out->text));
+	verdict = wire_get_u8(&r);
+	table = wire_get_u8(&r);
+	wire_get_str(&r, out->arg, sizeof(out->arg));
 	count = wire_get_u32(&r);
-	if (r.err || code < 200 || code > 599 || count > MSG_FINAL_MAX ||
-	    !esc_ok(out->esc) || out->esc[0] != (char)('0' + code / 100) ||
-	    !clean_text(out->text))
+	if (r.err || verdict > LOOKUP_V_LAST || table > LOOKUP_T_VIRTUAL ||
+	    count > MSG_FINAL_MAX)
 		return -1;
-	out->code = (int)code;
+	out->verdict = (enum lookup_verdict)verdict;
+	out->table = (enum lookup_table)table;
+	if (!verdict_ok(out, count))
+		return -1;
 	if (count > 0)
 		out->final = xcalloc(count, sizeof(*out->final));
 	for (i = 0; i < count; i++) {
 		out->final[i] = wire_get_strdup(&r, ENV_MAX_STRING);
 		out->nfinal++;
-		if (!clean_text(out->final[i]) || out->final[i][0] == '\0' ||
-		    strchr(out->final[i], '@') == NULL)
+		if (!msg_address_ok(out->final[i]))
 			r.err = 1;
 	}
+	if (out->verdict == LOOKUP_V_FORWARD && out->nfinal == 1 &&
+	    strcmp(out->final[0], out->arg) != 0)
+		r.err = 1;
 	if (wire_done(&r) < 0) {
 		lookup_reply_free(out);
 		return -1;
@@ -484,8 +560,7 @@ msg_dec_address(const void *p, size_t n, char *dst, size_t dstsz)
 
 	wire_reader_init(&r, p, n);
 	wire_get_str(&r, dst, dstsz);
-	if (wire_done(&r) < 0 || !clean_text(dst) || strchr(dst, '@') == NULL ||
-	    !utf8_valid(dst, strlen(dst), NULL))
+	if (wire_done(&r) < 0 || !msg_address_ok(dst))
 		return -1;
 	return 0;
 }

@@ -183,5 +183,21 @@ int msg_check(enum proc_role self, enum proc_role from, uint16_t type,
 
 /* Is this a safe absolute path (no ".", "..", empty components, controls)? */
 int msg_path_ok(const char *path);
+/*
+ * The checks the decoders make of what a peer names, for those who must
+ * not send what would be refused: the lookup process checks its tables
+ * with them when it loads them, the queue an address before it asks
+ * where it goes.
+ *
+ * A final address: "local@domain", both parts non-empty, at most
+ * ENV_MAX_STRING octets of UTF-8 without control characters.
+ */
+int msg_address_ok(const char *addr);
+/* A new address a reply shows (relocated_maps): an address of at most
+ * LOOKUP_ARG_MAX octets. */
+int msg_target_ok(const char *addr);
+/* Table text a reply quotes (client_access_maps): 1 to LOOKUP_ARG_MAX
+ * octets of printable ASCII. */
+int msg_reply_text_ok(const char *text);
 
 #endif

@@ -79,10 +79,7 @@ fail_pending(struct pending *p)
 		break;
 	case MSG_LOOKUP_ANS:
 		memset(&lr, 0, sizeof(lr));
-		lr.code = 451;
-		snprintf(lr.esc, sizeof(lr.esc), "4.3.0");
-		snprintf(lr.text, sizeof(lr.text),
-		    "Temporary lookup failure, try again later");
+		lr.verdict = LOOKUP_V_TEMPFAIL;
 		p->cb.lookup(p->arg, &lr);
 		break;
 	case MSG_ROOM_ANS:
@@ -221,7 +218,7 @@ cacheable(uint16_t type, const void *data, size_t len)
 	case MSG_LOOKUP_ANS:
 		/* A temporary failure is not a verdict on the recipient. */
 		if (msg_dec_lookup_ans(data, len, &lr) == 0) {
-			ok = lr.code < 400 || lr.code >= 500;
+			ok = !lookup_verdict_temporary(lr.verdict);
 			lookup_reply_free(&lr);
 		}
 		return ok;
@@ -687,8 +684,18 @@ q_resolve(void *ctx, const char *addr, sched_resolve_cb cb, void *arg)
 {
 	struct svc_ipc *sv = ctx;
 	struct pending t = {.arg = arg};
+	struct lookup_dest dest;
 	struct buf b;
 
+	/* The lookup process would refuse it, and drop this channel: such
+	 * an address (from an older queue file) is delivered nowhere. */
+	if (!msg_address_ok(addr)) {
+		memset(&dest, 0, sizeof(dest));
+		dest.type = LOOKUP_DEST_UNKNOWN;
+		snprintf(dest.error, sizeof(dest.error), "bad address");
+		cb(arg, &dest);
+		return;
+	}
 	t.cb.resolve = cb;
 	buf_init(&b, PAYLOAD_MAX);
 	msg_enc_text(&b, addr);

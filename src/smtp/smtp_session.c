@@ -193,14 +193,6 @@ drain(struct smtp_session *s)
 /* ----------------------------------------------------------- requests */
 
 static void
-answer_text(struct smtp_answer *a, int code, const char *esc, const char *text)
-{
-	a->code = code;
-	a->esc = esc;
-	snprintf(a->text, sizeof(a->text), "%s", text);
-}
-
-static void
 rfc5322_date(char *dst, size_t dstsz)
 {
 	time_t t = time(NULL);
@@ -238,11 +230,7 @@ lookup_answered(void *arg, struct lookup_reply *lr)
 	struct smtp_answer a;
 
 	memset(&a, 0, sizeof(a));
-	a.code = lr->code;
-	a.esc = lr->esc;
-	snprintf(a.text, sizeof(a.text), "%s", lr->text);
-	a.final = lr->final;
-	a.nfinal = lr->nfinal;
+	a.lookup = *lr;
 	lr->final = NULL;
 	lr->nfinal = 0;
 	answered(arg, &a);
@@ -255,10 +243,9 @@ room_answered(void *arg, int status)
 
 	memset(&a, 0, sizeof(a));
 	if (status == -1)
-		answer_text(
-		    &a, 452, "4.3.1", "Error: insufficient system storage");
+		a.status = SMTP_S_QUEUE_FULL;
 	else if (status < 0)
-		answer_text(&a, 451, "4.3.0", "Error: queue unavailable");
+		a.status = SMTP_S_QUEUE_UNAVAILABLE;
 	answered(arg, &a);
 }
 
@@ -270,7 +257,7 @@ opened(void *arg, const char *id)
 
 	memset(&a, 0, sizeof(a));
 	if (id == NULL) {
-		answer_text(&a, 451, "4.3.0", "Error: queue file write error");
+		a.status = SMTP_S_QUEUE_FAILED;
 	} else if (s->closing) {
 		/* The client left while the message was being made. */
 		s->srv->svc.ops->abort(s->srv->svc.ctx, id);
@@ -292,10 +279,9 @@ committed(void *arg, int status)
 
 	memset(&a, 0, sizeof(a));
 	if (status == SVC_NO_ROOM)
-		answer_text(
-		    &a, 452, "4.3.1", "Error: insufficient system storage");
+		a.status = SMTP_S_QUEUE_FULL;
 	else if (status < 0)
-		answer_text(&a, 451, "4.3.0", "Error: queue file write error");
+		a.status = SMTP_S_QUEUE_FAILED;
 	answered(arg, &a);
 }
 
@@ -306,14 +292,8 @@ queued_answered(void *arg, uint64_t n)
 	struct smtp_answer a;
 
 	memset(&a, 0, sizeof(a));
-	if (s->client.may_relay)
-		snprintf(a.text, sizeof(a.text),
-		    "%s accepting mail, TLS not available, %llu message%s "
-		    "queued",
-		    s->set->hostname, (unsigned long long)n, n == 1 ? "" : "s");
-	else
-		snprintf(a.text, sizeof(a.text),
-		    "%s accepting mail, TLS not available", s->set->hostname);
+	a.queued = n;
+	a.show_queued = s->client.may_relay;
 	answered(s, &a);
 }
 
@@ -599,7 +579,6 @@ static void
 admitted(void *arg, const struct svc_admission *adm)
 {
 	struct smtp_session *s = arg;
-	const char *text = NULL;
 	enum smtp_greet how = SMTP_GREET_OK;
 
 	s->waiting = 0;
@@ -615,17 +594,17 @@ admitted(void *arg, const struct svc_admission *adm)
 	} else if (adm->verdict == SESSIONS_BUSY_CLIENT) {
 		log_warnx("[%s]: %u sessions from this client already",
 		    s->peer_str, s->set->max_per_client);
-		text = "Error: too many connections from your address";
-		how = SMTP_GREET_BUSY;
+		how = SMTP_GREET_BUSY_CLIENT;
+	} else if (adm->verdict == SESSIONS_UNAVAILABLE) {
+		/* Nobody could say whether to serve it, or count it. */
+		how = SMTP_GREET_TEMPFAIL;
 	} else if (s->client.access == LOOKUP_ACCESS_REJECT) {
-		text =
-		    s->client.text[0] ? s->client.text : "Error: access denied";
 		how = SMTP_GREET_REJECT;
 	} else if (!s->set->accept_mail) {
 		how = SMTP_GREET_NOMAIL;
 	}
 	if (!s->closing) {
-		smtp_proto_greet(s->p, how, text);
+		smtp_proto_greet(s->p, how, s->client.text);
 		drain(s);
 		pump(s, NULL, 0);
 	}
