@@ -32,12 +32,22 @@ static const unsigned char magic1[8] = {'T', 'E', 'R', 'N', 'Q', 0, 0, 1};
 /* Index entries of a file, at most (what a reader accepts). */
 #define MAX_COUNT 65535
 
+/* A message done while others of its file are not: to be recorded. */
+struct done_rec {
+	unsigned index;
+	char id[SPOOL_ID_LEN + 1];
+	struct done_rec *next;
+};
+
 struct spool_file {
 	char name[SPOOL_ID_LEN + 1];
 	int version;    /* 1: the one-message format of earlier releases */
 	unsigned count; /* messages in it */
 	unsigned live;  /* messages not yet done */
 	off_t end;      /* where the next status record goes */
+	struct done_rec *done; /* done, not yet recorded */
+	int dirty;             /* done is not empty: on the dirty list */
+	struct spool_file *dirty_next;
 	struct spool_file *prev, *next;
 };
 
@@ -67,8 +77,9 @@ struct spool {
 	struct spool_file *files;
 	size_t nfiles;
 	struct spool_msg *msgs;
-	size_t spilled;   /* drafts with a file of their own */
-	size_t in_memory; /* text octets held by drafts */
+	struct spool_file *dirty; /* files with done records to write */
+	size_t spilled;           /* drafts with a file of their own */
+	size_t in_memory;         /* text octets held by drafts */
 	unsigned tmp_seq;
 	int no_tmpfile; /* O_TMPFILE is not supported here */
 };
@@ -301,8 +312,30 @@ spool_open(const char *dir, char *err, size_t errsz)
 }
 
 static void
+forget_done(struct spool *sp, struct spool_file *f)
+{
+	struct spool_file **fp;
+
+	if (!f->dirty)
+		return;
+	for (fp = &sp->dirty; *fp; fp = &(*fp)->dirty_next)
+		if (*fp == f) {
+			*fp = f->dirty_next;
+			break;
+		}
+	while (f->done) {
+		struct done_rec *d = f->done;
+
+		f->done = d->next;
+		free(d);
+	}
+	f->dirty = 0;
+}
+
+static void
 file_unlink(struct spool *sp, struct spool_file *f)
 {
+	forget_done(sp, f);
 	if (f->prev)
 		f->prev->next = f->next;
 	else
@@ -351,6 +384,7 @@ spool_close(struct spool *sp)
 {
 	if (sp == NULL)
 		return;
+	spool_flush(sp);
 	while (sp->msgs)
 		msg_unlink(sp, sp->msgs);
 	while (sp->files)
@@ -1256,37 +1290,79 @@ spool_recover(struct spool *sp, spool_found_fn fn, void *arg)
 	return 0;
 }
 
-static int
-append_record(
-    struct spool *sp, struct spool_msg *m, int type, const char *value)
+/* A status record for message index of a file; returns its size. */
+static size_t
+make_record(unsigned char *rec, int version, unsigned index, const char *id,
+    int type, const char *value, size_t len)
 {
-	struct spool_file *f = m->file;
-	unsigned char rec[11 + MAX_STATUS_VALUE];
-	size_t len = strlen(value), head = rec_head(f->version);
-	int fd, r, saved;
+	size_t head = rec_head(version);
 
-	if (len > MAX_STATUS_VALUE) {
-		errno = EINVAL;
-		return -1;
-	}
 	rec[0] = (unsigned char)type;
-	if (f->version == 2)
-		put_le(rec + 1, m->index, 2);
+	if (version == 2)
+		put_le(rec + 1, index, 2);
 	put_le(rec + head - 4, len, 4);
 	memcpy(rec + head, value, len);
-	put_le(rec + head + len, status_crc(m->id, rec, head + len), 4);
+	put_le(rec + head + len, status_crc(id, rec, head + len), 4);
+	return head + len + 4;
+}
+
+/* Write n octets of records at the end of f. */
+static int
+append_to(struct spool *sp, struct spool_file *f, const void *p, size_t n)
+{
+	int fd, r, saved;
+
 	fd = openat(sp->queue_fd, f->name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return -1;
-	r = pwrite_all(fd, rec, head + len + 4, f->end);
+	r = pwrite_all(fd, p, n, f->end);
 	saved = errno;
 	close(fd);
 	if (r < 0) {
 		errno = saved;
 		return -1;
 	}
-	f->end += (off_t)(head + len + 4);
+	f->end += (off_t)n;
 	return 0;
+}
+
+static int
+append_record(
+    struct spool *sp, struct spool_msg *m, int type, const char *value)
+{
+	unsigned char rec[11 + MAX_STATUS_VALUE];
+	size_t len = strlen(value);
+
+	if (len > MAX_STATUS_VALUE) {
+		errno = EINVAL;
+		return -1;
+	}
+	return append_to(sp, m->file, rec,
+	    make_record(
+	        rec, m->file->version, m->index, m->id, type, value, len));
+}
+
+void
+spool_flush(struct spool *sp)
+{
+	while (sp->dirty) {
+		struct spool_file *f = sp->dirty;
+		struct done_rec *d;
+		unsigned char *buf;
+		size_t n = 0, cnt = 0;
+
+		for (d = f->done; d; d = d->next)
+			cnt++;
+		buf = xcalloc(cnt, 11);
+		for (d = f->done; d; d = d->next)
+			n += make_record(buf + n, f->version, d->index, d->id,
+			    SPOOL_ST_DONE, "", 0);
+		if (append_to(sp, f, buf, n) < 0)
+			log_warn("spool: %s: cannot record %zu message%s done",
+			    f->name, cnt, cnt == 1 ? "" : "s");
+		free(buf);
+		forget_done(sp, f);
+	}
 }
 
 int
@@ -1303,11 +1379,25 @@ spool_msg_done(struct spool *sp, struct spool_msg *m)
 	int r = 0;
 
 	if (f->live > 1) {
-		/* Others still need the file: say that this one is done, or
-		 * a restart would deliver it again. */
-		if (f->version == 2 &&
-		    append_record(sp, m, SPOOL_ST_DONE, "") < 0)
-			log_warn("spool: %s: cannot record it done", m->id);
+		/* Others still need the file: it is to say that this one is
+		 * done, or a restart would deliver it again.  Said a little
+		 * later (spool_flush), for all that are done meanwhile: the
+		 * messages of a file are mostly done together, and then the
+		 * file goes and nothing needs saying.  (A crash before that:
+		 * the delivery is tried again and finds its copy.) */
+		if (f->version == 2) {
+			struct done_rec *d = xmalloc(sizeof(*d));
+
+			d->index = m->index;
+			memcpy(d->id, m->id, sizeof(d->id));
+			d->next = f->done;
+			f->done = d;
+			if (!f->dirty) {
+				f->dirty = 1;
+				f->dirty_next = sp->dirty;
+				sp->dirty = f;
+			}
+		}
 		f->live--;
 	} else {
 		if ((r = unlinkat(sp->queue_fd, f->name, 0)) < 0 &&

@@ -52,8 +52,8 @@
  *	the caller.  Files read back may be corrupted: everything is
  *	validated before use.
  * INVARIANTS
- *	spool_commit_group may run on a worker thread; at most one runs at a
- *	time.  Every other function runs on the queue's loop thread.  A file
+ *	spool_commit_group may run on worker threads, several at once.
+ *	Every other function runs on the queue's loop thread.  A file
  *	is named in queue/ only after its contents were synced; a commit is
  *	reported durable only after queue/ was synced after the name was
  *	made.  Queue IDs are [0-9A-Z] only, so they are safe file names.
@@ -122,9 +122,9 @@ struct spool_commit {
 /*
  * Make a group of messages durable (see PURPOSE); each entry's err and msg
  * say how it went.  A file whose sync fails is never named; names made
- * before a failed sync of queue/ are removed again.  Safe on a worker
- * thread, but only one group at a time; spool_commit_done must run on the
- * loop thread afterwards.
+ * before a failed sync of queue/ are removed again.  Safe on worker
+ * threads, several groups at once; spool_commit_done must run on the loop
+ * thread afterwards.
  */
 void spool_commit_group(struct spool *sp, struct spool_commit *c, size_t n);
 /* Account for the files a finished group made (loop thread). */
@@ -146,8 +146,13 @@ const char *spool_msg_id(const struct spool_msg *m);
 /* Record a recipient's state (not synced: see the file layout). */
 int spool_msg_status(struct spool *sp, struct spool_msg *m,
     enum spool_status_type type, const char *value);
-/* The message is done: its file goes once all its messages are. */
+/*
+ * The message is done: its file goes once all its messages are.  While
+ * others remain, that it is done is recorded at the next spool_flush.
+ */
 int spool_msg_done(struct spool *sp, struct spool_msg *m);
+/* Record the messages done since the last call (every second or so). */
+void spool_flush(struct spool *sp);
 /* Read-only descriptor of the message's file; *off, *len: its text. */
 int spool_msg_open(
     struct spool *sp, const struct spool_msg *m, uint64_t *off, uint64_t *len);

@@ -11,13 +11,17 @@
 #include "spool.h"
 
 /*
- * Group commit.  Commits that arrive while a group is being written wait,
+ * Group commit.  Commits that arrive while groups are being written wait,
  * and all of them go together in the next group, on a worker thread:
  * however many sessions commit at once, the disk sees one data sync per
  * group (plus one per message too large to be kept in memory) and one
- * sync of queue/.
+ * sync of queue/.  Two groups may be in flight, so that a commit does not
+ * wait for a whole group's two syncs before its own begin.
  */
 #define GROUP_MAX 1024
+#define GROUPS_IN_FLIGHT 2
+/* How often messages done in files still in use are recorded. */
+#define FLUSH_MS 1000
 
 struct waiting {
 	struct spool_draft *draft;
@@ -42,6 +46,9 @@ struct spool_store {
 	struct waiting *wait_head, **wait_tail;
 	unsigned nwaiting;
 	unsigned in_group; /* commits being written */
+	unsigned groups;   /* groups being written */
+	uv_timer_t flush;
+	int closed;
 };
 
 static void start_group(struct spool_store *ss);
@@ -64,7 +71,8 @@ group_done(uv_work_t *w, int status)
 	if (status < 0)
 		panic("spool: a commit group was cancelled");
 	spool_commit_done(ss->sp, g->c, g->n);
-	ss->in_group = 0;
+	ss->in_group -= (unsigned)g->n;
+	ss->groups--;
 	/* The next group starts before the callbacks add to the queue. */
 	start_group(ss);
 	for (i = 0; i < g->n; i++) {
@@ -84,7 +92,7 @@ start_group(struct spool_store *ss)
 	struct group *g;
 	size_t i;
 
-	if (ss->in_group || ss->wait_head == NULL)
+	if (ss->groups >= GROUPS_IN_FLIGHT || ss->wait_head == NULL)
 		return;
 	g = xcalloc(1, sizeof(*g));
 	g->ss = ss;
@@ -103,7 +111,8 @@ start_group(struct spool_store *ss)
 	if (ss->wait_head == NULL)
 		ss->wait_tail = &ss->wait_head;
 	ss->nwaiting -= (unsigned)g->n;
-	ss->in_group = (unsigned)g->n;
+	ss->in_group += (unsigned)g->n;
+	ss->groups++;
 	g->work.data = g;
 	if (uv_queue_work(ss->loop, &g->work, group_work, group_done) != 0)
 		panic("spool: uv_queue_work failed");
@@ -224,6 +233,22 @@ ss_busy(void *ctx)
 }
 
 static void
+flush_due(uv_timer_t *t)
+{
+	struct spool_store *ss = t->data;
+
+	spool_flush(ss->sp);
+}
+
+static void
+flush_closed(uv_handle_t *h)
+{
+	struct spool_store *ss = h->data;
+
+	ss->closed = 1;
+}
+
+static void
 ss_free(void *ctx)
 {
 	struct spool_store *ss = ctx;
@@ -231,7 +256,10 @@ ss_free(void *ctx)
 	/* A group being written calls back into us: let it finish. */
 	while (ss->in_group || ss->wait_head)
 		uv_run(ss->loop, UV_RUN_ONCE);
-	spool_close(ss->sp);
+	uv_close((uv_handle_t *)&ss->flush, flush_closed);
+	while (!ss->closed)
+		uv_run(ss->loop, UV_RUN_ONCE);
+	spool_close(ss->sp); /* records what is done */
 	free(ss);
 }
 
@@ -263,6 +291,10 @@ store_spool_new(uv_loop_t *loop, const char *dir, char *err, size_t errsz)
 	ss->loop = loop;
 	ss->sp = sp;
 	ss->wait_tail = &ss->wait_head;
+	uv_timer_init(loop, &ss->flush);
+	ss->flush.data = ss;
+	uv_timer_start(&ss->flush, flush_due, FLUSH_MS, FLUSH_MS);
+	uv_unref((uv_handle_t *)&ss->flush);
 	st = xcalloc(1, sizeof(*st));
 	st->ops = &spool_ops;
 	st->ctx = ss;
