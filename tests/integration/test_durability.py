@@ -191,7 +191,24 @@ class DurabilityTest(TerndTestCase):
         if lost:
             problems.append("%d acknowledged deliveries lost: %s" % (
                 len(lost), ", ".join(lost[:10])))
+            problems.append(self.trace_lost(t, lost[:5]))
         return problems, dups, summary
+
+    @staticmethod
+    def trace_lost(t, lost):
+        """What the log says of some lost messages, to tell where they
+        went missing (never committed, never delivered, or removed)."""
+        log = t.log().splitlines()
+        out = []
+        for item in lost:
+            m = re.search(r"\(queue ID ([0-9A-Z]+)\)", item)
+            if not m:
+                continue
+            lines = [l for l in log if m.group(1) in l]
+            out.append("%s: %d log lines%s" % (
+                m.group(1), len(lines),
+                "".join("\n    " + l for l in lines[:8])))
+        return "log of lost messages:\n  " + "\n  ".join(out)
 
     def test_sigkill_during_traffic(self):
         seed, note = self.seed()
