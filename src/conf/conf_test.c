@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "scratch.h"
+
 #include "conf.h"
 
 static char conf_path[64];
@@ -21,13 +23,8 @@ static char conf_path[64];
 static int
 make_path(void **state)
 {
-	int fd;
-
 	(void)state;
-	snprintf(conf_path, sizeof(conf_path), "/tmp/tern-conf-test-XXXXXX");
-	fd = mkstemp(conf_path);
-	assert_true(fd >= 0);
-	close(fd);
+	scratch_file(conf_path, sizeof(conf_path), "conf-test");
 	return 0;
 }
 
@@ -42,11 +39,7 @@ remove_path(void **state)
 static void
 write_file(const char *text)
 {
-	FILE *fp = fopen(conf_path, "w");
-
-	assert_non_null(fp);
-	assert_int_equal(fputs(text, fp) >= 0, 1);
-	assert_int_equal(fclose(fp), 0);
+	scratch_write(conf_path, text, strlen(text));
 }
 
 static struct conf *

@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "scratch.h"
+
 #include "table.h"
 
 static char path[64];
@@ -21,13 +23,8 @@ static char path[64];
 static int
 make_path(void **state)
 {
-	int fd;
-
 	(void)state;
-	snprintf(path, sizeof(path), "/tmp/tern-table-test-XXXXXX");
-	fd = mkstemp(path);
-	assert_true(fd >= 0);
-	close(fd);
+	scratch_file(path, sizeof(path), "table-test");
 	return 0;
 }
 
@@ -42,11 +39,7 @@ remove_path(void **state)
 static void
 write_n(const char *text, size_t n)
 {
-	FILE *fp = fopen(path, "w");
-
-	assert_non_null(fp);
-	assert_int_equal(fwrite(text, 1, n, fp), n);
-	assert_int_equal(fclose(fp), 0);
+	scratch_write(path, text, n);
 }
 
 static struct table *

@@ -10,7 +10,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "scratch.h"
 
 #include "maildir.h"
 
@@ -34,22 +35,12 @@ struct fixture {
 };
 
 static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/tern-maildir-test-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	scratch_dir(f->dir, sizeof(f->dir), "maildir-test");
 	/* two levels that do not exist yet */
 	snprintf(f->maildir, sizeof(f->maildir), "%s/mail/bob", f->dir);
 	snprintf(f->srcpath, sizeof(f->srcpath), "%s/src", f->dir);
@@ -68,7 +59,7 @@ teardown(void **state)
 	struct fixture *f = *state;
 
 	close(f->src);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	scratch_remove(f->dir);
 	free(f);
 	return 0;
 }
@@ -96,18 +87,9 @@ static size_t
 count(struct fixture *f, const char *sub)
 {
 	char p[256];
-	struct dirent *de;
-	size_t n = 0;
-	DIR *dp;
 
 	snprintf(p, sizeof(p), "%s/%s", f->maildir, sub);
-	dp = opendir(p);
-	assert_non_null(dp);
-	while ((de = readdir(dp)) != NULL)
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(dp);
-	return n;
+	return scratch_count(p);
 }
 
 static void

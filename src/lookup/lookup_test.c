@@ -7,13 +7,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "scratch.h"
 
 #include "../conf/conf.h"
 #include "../proc/msg.h"
@@ -27,22 +28,12 @@ struct fixture {
 };
 
 static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/tern-lookup-test-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	scratch_dir(f->dir, sizeof(f->dir), "lookup-test");
 	snprintf(f->conf, sizeof(f->conf),
 	    "myhostname = mx.example.org\n"
 	    "mydestination = localhost, example.org\n"
@@ -59,7 +50,7 @@ teardown(void **state)
 
 	lookup_free(f->lk);
 	conf_free(f->c);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	scratch_remove(f->dir);
 	free(f);
 	return 0;
 }

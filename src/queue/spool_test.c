@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "scratch.h"
 
 #include "../common/crc32.h"
 #include "envelope.h"
@@ -40,15 +41,6 @@ struct fixture {
 	size_t nfound;
 };
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static struct spool *
 open_spool(struct fixture *f)
 {
@@ -66,8 +58,7 @@ setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/tern-spool-test-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	scratch_dir(f->dir, sizeof(f->dir), "spool-test");
 	/* a directory that does not exist yet: spool_open makes it */
 	snprintf(f->spooldir, sizeof(f->spooldir), "%s/var/spool", f->dir);
 	f->sp = open_spool(f);
@@ -92,7 +83,7 @@ teardown(void **state)
 
 	forget_found(f);
 	spool_close(f->sp);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	scratch_remove(f->dir);
 	free(f);
 	return 0;
 }
@@ -118,18 +109,9 @@ static size_t
 count_files(const struct fixture *f, const char *sub)
 {
 	char p[512];
-	DIR *d;
-	struct dirent *de;
-	size_t n = 0;
 
 	snprintf(p, sizeof(p), "%s/%s", f->spooldir, sub);
-	d = opendir(p);
-	assert_non_null(d);
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
+	return scratch_count(p);
 }
 
 static void
