@@ -319,7 +319,18 @@ maildir_deliver(struct maildir_delivery *d)
 	 * The name is this delivery's own: if it is taken, an earlier attempt
 	 * got this far, and its copy stands.
 	 */
-	if (link(tmp, fin) < 0) {
+	r = link(tmp, fin);
+	if (r < 0 && errno == ENOENT) {
+		/* A power cut kept tmp/ but took new/ (or cur/): make what is
+		 * missing, or this Maildir would refuse every delivery. */
+		if (mkdir_maildir(d->dir) < 0) {
+			fail(d, errno, "repair Maildir");
+			unlink(tmp);
+			return;
+		}
+		r = link(tmp, fin);
+	}
+	if (r < 0) {
 		if (errno != EEXIST) {
 			fail(d, errno, "link into new/");
 			unlink(tmp);

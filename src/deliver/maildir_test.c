@@ -161,6 +161,26 @@ copy_already_read_is_found_in_cur(void **state)
 	assert_int_equal(count(f, "new"), 1);
 }
 
+/* A power cut kept tmp/ but not new/: the next delivery repairs it. */
+static void
+maildir_without_new_is_repaired(void **state)
+{
+	struct fixture *f = *state;
+	struct maildir_delivery d;
+	char p[256];
+
+	deliver(f, &d, 0);
+	snprintf(p, sizeof(p), "%s/new/%s", f->maildir, d.name);
+	assert_int_equal(unlink(p), 0);
+	snprintf(p, sizeof(p), "%s/new", f->maildir);
+	assert_int_equal(rmdir(p), 0);
+	snprintf(p, sizeof(p), "%s/cur", f->maildir);
+	assert_int_equal(rmdir(p), 0);
+	deliver(f, &d, 0);
+	assert_int_equal(count(f, "new"), 1);
+	assert_int_equal(count(f, "cur"), 0);
+}
+
 static void
 stale_files_in_tmp_are_removed(void **state)
 {
@@ -196,6 +216,7 @@ main(void)
 	    T(copy_has_its_fixed_name_and_the_text),
 	    T(repeated_attempt_keeps_one_copy),
 	    T(copy_already_read_is_found_in_cur),
+	    T(maildir_without_new_is_repaired),
 	    T(stale_files_in_tmp_are_removed),
 	};
 #undef T

@@ -10,6 +10,7 @@ import smtplib
 import socket
 import subprocess
 import tempfile
+import time
 
 from ternlib import ClosedError, TerndTestCase, lf
 
@@ -602,3 +603,41 @@ class QueueIdTest(TerndTestCase):
         self.assertLess(ida, idb, "the message started first got %s, the "
                         "one started after it %s" % (ida, idb))
         t.wait_messages("ids", 14)
+
+
+class MaildirTmpTest(TerndTestCase):
+    """Files a crash left in a Maildir's tmp/ are removed after 36 hours,
+    as the Maildir convention says, and the removal is logged; a younger
+    file may be a delivery in progress and stays."""
+
+    def test_stale_tmp_files_removed(self):
+        t = self.start_ternd()
+        tmp = os.path.join(t.maildir("sweep"), "tmp")
+        for d in ("tmp", "new", "cur"):
+            os.makedirs(os.path.join(t.maildir("sweep"), d))
+        stale = os.path.join(tmp, "1700000000.M1P1Q1.crashed")
+        fresh = os.path.join(tmp, "1700000000.M1P1Q2.running")
+        for p in (stale, fresh):
+            with open(p, "w") as f:
+                f.write("half a message")
+        old = time.time() - 37 * 3600
+        os.utime(stale, (old, old))
+        if os.geteuid() == 0:
+            # the Maildir belongs to the mail user, as ternd makes it
+            import pwd
+            mu = pwd.getpwnam(t.param("mail_user"))
+            for root, dirs, files in os.walk(t.maildir("sweep")):
+                for n in [root] + [os.path.join(root, x)
+                                   for x in dirs + files]:
+                    os.chown(n, mu.pw_uid, mu.pw_gid)
+        c = self.connect(t)
+        self.ehlo(c)
+        self.send_message(c, "s@example.org", ["sweep@localhost"],
+                          "Subject: sweep\r\n\r\nbody\r\n")
+        t.wait_messages("sweep")
+        t.wait_log(r"maildir: .*/sweep/tmp: removed 1 stale file \(older "
+                   r"than 36 hours\)")
+        self.assertFalse(os.path.exists(stale), "the stale file is still "
+                         "in tmp/")
+        self.assertTrue(os.path.exists(fresh), "a file younger than 36 "
+                        "hours was removed")
