@@ -1074,7 +1074,9 @@ smtp_proto_greet(struct smtp_proto *p, enum smtp_greet how, const char *text)
 		reply(p, 521, "5.3.2", "%s does not accept mail", h);
 		break;
 	case SMTP_GREET_TEMPFAIL:
-		reply(p, 421, "4.3.0", "%s Service temporarily unavailable", h);
+		reply(p, 421, "4.3.2",
+		    "%s Service not available, closing transmission channel",
+		    h);
 		close_session(p);
 		break;
 	case SMTP_GREET_SHUTDOWN:

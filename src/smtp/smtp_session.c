@@ -644,6 +644,12 @@ admitted(void *arg, const struct svc_admission *adm)
 	s->admitted = adm->verdict == SESSIONS_OK;
 	if (s->srv->stopping) {
 		how = SMTP_GREET_SHUTDOWN;
+	} else if (adm->verdict == SESSIONS_UNAVAILABLE) {
+		/* Neither the session limits nor the client access table
+		 * could be applied: a session now would bypass both. */
+		log_warnx(
+		    "lookup service unavailable; refused [%s]", s->peer_str);
+		how = SMTP_GREET_TEMPFAIL;
 	} else if (adm->verdict == SESSIONS_BUSY_TOTAL) {
 		log_warnx("connection limit of %u sessions reached; refused "
 		          "[%s]",
