@@ -253,12 +253,19 @@ child_says(void *arg, struct ipc *ipc, struct ipc_msg *m)
 {
 	struct slot *s = arg;
 
-	/* Children have nothing to tell the parent yet. */
-	log_warnx("parent: unexpected message %u from the %s process", m->type,
-	    proc_role_names[s->role]);
+	/* Children have nothing to tell the parent yet.  Logged once: a
+	 * process that breaks the control protocol could fill the log, and
+	 * cannot be trusted to stop when told.  It is killed and, as any
+	 * process that dies, started again. */
+	log_warnx("parent: unexpected message %u from the %s process (pid "
+	          "%ld); killing it",
+	    m->type, proc_role_names[s->role], (long)s->pid);
 	if (m->fd >= 0)
 		close(m->fd);
-	(void)ipc;
+	s->ctl = NULL;
+	ipc_close(ipc);
+	if (s->pid != 0)
+		kill(s->pid, SIGKILL);
 }
 
 static void

@@ -11,8 +11,8 @@
  *	rest, so that nothing accepted is lost; SIGHUP sends every process
  *	the reloaded configuration.
  * TRUST
- *	parent process, usually root.  It reads no network input; its
- *	children's control messages are checked and otherwise ignored.
+ *	parent process, usually root.  It reads no network input.  A child
+ *	that sends it a control message is killed (then started again).
  * INVARIANTS
  *	The parent never parses mail or SMTP.  Each process gets exactly the
  *	channels its role needs: smtp-lookup, smtp-queue, queue-lookup,
