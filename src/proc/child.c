@@ -155,6 +155,22 @@ child_exit(struct child *ch, int status)
 	uv_stop(ch->loop);
 }
 
+void
+child_report_lost(void *arg, enum proc_role role)
+{
+	struct child *ch = arg;
+	struct msg_peer m = {role, 0};
+	struct buf b;
+
+	if (ch->ctl == NULL || ch->stopping ||
+	    !msg_client_of(ch->ops->role, role))
+		return;
+	buf_init(&b, 64);
+	msg_enc_peer(&b, &m);
+	ipc_send(ch->ctl, MSG_LOST, 0, b.data, b.len, -1);
+	buf_free(&b);
+}
+
 static void
 begin_stop(struct child *ch)
 {

@@ -206,6 +206,25 @@ msg_dec_peer(const void *p, size_t n, struct msg_peer *m)
 	return 0;
 }
 
+int
+msg_client_of(enum proc_role client, enum proc_role server)
+{
+	return (client == ROLE_SMTP &&
+	           (server == ROLE_LOOKUP || server == ROLE_QUEUE)) ||
+	    (client == ROLE_QUEUE &&
+	        (server == ROLE_LOOKUP || server == ROLE_LOCAL));
+}
+
+int
+msg_dec_lost(const void *p, size_t n, enum proc_role from, struct msg_peer *m)
+{
+	/* Lookup, queue and local run one process each. */
+	if (msg_dec_peer(p, n, m) < 0 || !msg_client_of(from, m->role) ||
+	    m->index != 0)
+		return -1;
+	return 0;
+}
+
 static void
 get_netaddr(struct wire_reader *r, struct netaddr *a)
 {
@@ -469,6 +488,9 @@ msg_dec_address(const void *p, size_t n, char *dst, size_t dstsz)
 int
 msg_allowed(enum proc_role self, enum proc_role from, uint16_t type)
 {
+	if (self == ROLE_PARENT)
+		return type == MSG_LOST &&
+		    (from == ROLE_SMTP || from == ROLE_QUEUE);
 	if (from == ROLE_PARENT)
 		return type == MSG_CONF || type == MSG_PEER || type == MSG_GO ||
 		    type == MSG_STOP ||
@@ -534,6 +556,8 @@ msg_check(enum proc_role self, enum proc_role from, uint16_t type,
 		return r;
 	case MSG_PEER:
 		return msg_dec_peer(p, n, &u.peer);
+	case MSG_LOST:
+		return msg_dec_lost(p, n, from, &u.peer);
 	case MSG_LISTEN:
 	case MSG_GO:
 	case MSG_STOP:

@@ -4,7 +4,8 @@
  * PURPOSE
  *	Types, payload structures, encoders and decoders for the IPC
  *	channels (ipc.h): parent -> every process (configuration, peer
- *	sockets, listeners, start, stop); smtp <-> lookup (admission,
+ *	sockets, listeners, start, stop); smtp and queue -> parent (a channel
+ *	to a peer closed); smtp <-> lookup (admission,
  *	recipients, VRFY); smtp <-> queue (space, open, commit, abort, queue
  *	length); queue <-> lookup (where an address goes); queue <-> local
  *	(deliver into a Maildir).  A request carries an id chosen by the
@@ -51,6 +52,8 @@ enum msg_type {
 	MSG_LISTEN,   /* smtp: a listening socket; fd */
 	MSG_GO,       /* start serving */
 	MSG_STOP,     /* stop gracefully, then exit */
+	/* smtp, queue -> parent: the channel to this peer closed */
+	MSG_LOST = 10,
 	/* smtp -> lookup */
 	MSG_ADMIT = 20,
 	MSG_RELEASE,
@@ -85,7 +88,7 @@ enum msg_type {
 #define MSG_CONF_MAX (1024 * 1024)
 #define MSG_FINAL_MAX 1000
 
-struct msg_peer {
+struct msg_peer { /* MSG_PEER, MSG_LOST */
 	enum proc_role role;
 	uint32_t index;
 };
@@ -138,6 +141,12 @@ void msg_enc_deliver_ans(struct buf *out, const struct msg_deliver_ans *m);
 /* Decoders: 0, or -1 when the payload is not a valid message. */
 int msg_dec_text(const void *p, size_t n, char **text);
 int msg_dec_peer(const void *p, size_t n, struct msg_peer *m);
+/* MSG_LOST from a process of role from: a peer it is the client of. */
+int
+msg_dec_lost(const void *p, size_t n, enum proc_role from, struct msg_peer *m);
+/* Does a process of role client ask the parent for a new channel to
+ * server when theirs closes?  (One side of each channel asks.) */
+int msg_client_of(enum proc_role client, enum proc_role server);
 int msg_dec_netaddr(const void *p, size_t n, struct netaddr *a);
 int msg_dec_rcpt(const void *p, size_t n, struct msg_rcpt *m);
 int msg_dec_admit_ans(const void *p, size_t n, struct msg_admit_ans *m);

@@ -328,6 +328,7 @@ start(struct child *ch, const struct conf *c)
 	st->max_open = max_open(c);
 	st->q = queue_new(child_loop(ch), store, &qp);
 	st->svc = svc_ipc_new(child_loop(ch), ROLE_QUEUE);
+	svc_ipc_on_lost(st->svc, child_report_lost, ch);
 	svc_ipc_sched_services(st->svc, &svc);
 	sched_params_from(c, &sp);
 	st->sched = sched_new(st->q, &svc, &sp);

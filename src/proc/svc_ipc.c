@@ -52,6 +52,8 @@ struct svc_ipc {
 	struct acache *cache; /* answers that hold until the next reload */
 	struct ready ready[READY_MAX];
 	unsigned nready, opening;
+	void (*lost)(void *arg, enum proc_role role);
+	void *lost_arg;
 };
 
 static void refill(struct svc_ipc *sv);
@@ -189,9 +191,12 @@ peer_closed(void *arg, struct ipc *ipc)
 	if (role == ROLE_QUEUE)
 		drop_ready(sv);
 	fail_role(sv, role);
+	if (sv->lost)
+		sv->lost(sv->lost_arg, role);
 }
 
-/* A peer broke the protocol: drop it (the parent will notice). */
+/* A peer broke the protocol: drop it (and ask the parent for a new
+ * channel). */
 static void
 reject(
     struct svc_ipc *sv, struct ipc *ipc, enum proc_role role, const char *what)
@@ -200,7 +205,11 @@ reject(
 	    proc_role_names[sv->self], what, proc_role_names[role]);
 	sv->peer[role] = NULL;
 	ipc_close(ipc);
+	if (role == ROLE_QUEUE)
+		drop_ready(sv); /* opened on the channel that is gone */
 	fail_role(sv, role);
+	if (sv->lost)
+		sv->lost(sv->lost_arg, role);
 }
 
 /* Is this answer one that holds until the next reload? */
@@ -320,12 +329,17 @@ on_answer(void *arg, struct ipc *ipc, struct ipc_msg *m)
 		acache_clear(sv->cache);
 		return;
 	}
-	if (role == ROLE_COUNT || !msg_allowed(sv->self, role, m->type) ||
+	if (role == ROLE_COUNT) { /* a channel no longer ours */
+		if (m->fd >= 0)
+			close(m->fd);
+		ipc_close(ipc);
+		return;
+	}
+	if (!msg_allowed(sv->self, role, m->type) ||
 	    (p = take(sv, m->id)) == NULL) {
 		if (m->fd >= 0)
 			close(m->fd);
-		reject(sv, ipc, role == ROLE_COUNT ? ROLE_LOOKUP : role,
-		    "or unexpected answer");
+		reject(sv, ipc, role, "or unexpected answer");
 		return;
 	}
 	log_debug("%s: answer %u (type %u) from %s", proc_role_names[sv->self],
@@ -403,6 +417,14 @@ svc_ipc_set_peer(struct svc_ipc *sv, enum proc_role role, int fd)
 	    ipc_new(sv->loop, fd, PAYLOAD_MAX, on_answer, peer_closed, sv);
 	if (role == ROLE_QUEUE && sv->self == ROLE_SMTP)
 		refill(sv);
+}
+
+void
+svc_ipc_on_lost(
+    struct svc_ipc *sv, void (*lost)(void *arg, enum proc_role role), void *arg)
+{
+	sv->lost = lost;
+	sv->lost_arg = arg;
 }
 
 unsigned

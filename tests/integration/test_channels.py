@@ -1,9 +1,10 @@
 """The channels between ternd's processes: a process that cannot be
-reached, a child that abuses its control channel.
+reached, a channel that one side drops, a child that abuses its control
+channel.
 
-Channels are abused from outside the way a compromised process would abuse
+Channels are broken from outside the way a compromised process would break
 them: the test takes a copy of one process's end of a socketpair
-(pidfd_getfd(2), which needs root or CAP_SYS_PTRACE) and writes messages
+(pidfd_getfd(2), which needs root or CAP_SYS_PTRACE) and writes a message
 into it that the other side must refuse."""
 
 import ctypes
@@ -11,6 +12,7 @@ import os
 import re
 import signal
 import struct
+import subprocess
 import time
 import unittest
 
@@ -18,6 +20,9 @@ from ternlib import TerndTestCase
 
 IS_ROOT = os.geteuid() == 0
 SYS_PIDFD_GETFD = 438  # x86_64 and most others (asm-generic)
+
+# msg.h: message types used here.
+MSG_ADMIT_ANS = 30
 
 
 def header(msg_type, msg_id=0, payload=b""):
@@ -38,6 +43,36 @@ def steal_fd(pid, fd):
         return got
     finally:
         os.close(pidfd)
+
+
+def channel_fd(pid, peer_pid):
+    """The descriptor in process pid of its socketpair end whose other end
+    process peer_pid holds (from ss(8): inode, peer inode, holders)."""
+    out = subprocess.run(["ss", "-xpnH"], capture_output=True, text=True,
+                         timeout=10).stdout
+    holders = {}  # inode -> [(pid, fd)]
+    peers = {}  # inode -> peer inode
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) < 9 or f[0] != "u_str":
+            continue
+        inode, peer = f[5], f[7]
+        peers[inode] = peer
+        for m in re.finditer(r"pid=(\d+),fd=(\d+)", line):
+            holders.setdefault(inode, []).append((int(m.group(1)),
+                                                  int(m.group(2))))
+    found = []
+    for inode, hs in holders.items():
+        for p, fd in hs:
+            if p != pid:
+                continue
+            if any(q == peer_pid for q, _ in holders.get(peers[inode], [])):
+                found.append(fd)
+    if len(found) != 1:
+        raise AssertionError("expected one channel between pids %d and %d, "
+                             "found descriptors %r in %d" % (
+                                 pid, peer_pid, found, pid))
+    return found[0]
 
 
 def inject(pid, fd, data):
@@ -120,6 +155,64 @@ class AdmissionTest(ChannelTestCase):
         c = self.wait_greeting(t, 554)
         self.check(c.greeting, 554, None, c, what="greeting once the lookup "
                    "process is back")
+
+
+@unittest.skipUnless(IS_ROOT, "needs root to reach into the processes")
+class RepairTest(ChannelTestCase):
+    """A channel dropped by one side is given again by the parent, without
+    restarting either process."""
+
+    def test_smtp_lookup_channel_is_paired_again(self):
+        t = self.start_ternd(conf={"smtp_processes": "1"})
+        smtp, lookup = pid_of(t, "smtp"), pid_of(t, "lookup")
+        self.deliver_one(t, "alice", "before")
+        # The lookup process "answers" a request never made: the smtp
+        # process drops the channel.
+        inject(lookup, channel_fd(lookup, smtp),
+               header(MSG_ADMIT_ANS, 0x7ffffff0))
+        t.wait_log(r"smtp: invalid or unexpected answer from the lookup "
+                   r"process; closing the channel")
+        # Sessions are admitted and recipients looked up again.
+        c = self.wait_greeting(t, 220, timeout=10)
+        self.check(c.greeting, 220, None, c, what="greeting after the "
+                   "channel was dropped")
+        c.close()
+        self.deliver_one(t, "alice", "after")
+        t.wait_log(r"parent: the channel between the smtp process 0 and "
+                   r"the lookup process closed; gave them a new one")
+        # Neither process was restarted.
+        self.assertEqual((t.role_pids("smtp"), t.role_pids("lookup")),
+                         ([smtp], [lookup]), "processes started")
+        self.assertNotIn("starting it again", t.log())
+
+        # Dropped again at once: the parent waits longer each time.
+        inject(lookup, channel_fd(lookup, smtp),
+               header(MSG_ADMIT_ANS, 0x7ffffff1))
+        t.wait_log(r"the channel between the smtp process 0 and the lookup "
+                   r"process closed again; pairing them again in 400 ms")
+        t.wait_log(r"gave them a new one", count=2)
+        inject(lookup, channel_fd(lookup, smtp),
+               header(MSG_ADMIT_ANS, 0x7ffffff2))
+        t.wait_log(r"closed again; pairing them again in 800 ms")
+        t.wait_log(r"gave them a new one", count=3)
+        self.deliver_one(t, "alice", "third")
+
+    def test_queue_local_channel_is_paired_again(self):
+        t = self.start_ternd(conf={"smtp_processes": "1"})
+        queue, local = pid_of(t, "queue"), pid_of(t, "local")
+        self.deliver_one(t, "bob", "before")
+        # The queue process "sends" the local process a message it may
+        # not: the local process drops the channel.
+        inject(queue, channel_fd(queue, local), header(999, 1))
+        t.wait_log(r"local: invalid message 999 from the queue; closing "
+                   r"the channel")
+        t.wait_log(r"queue: lost the local process")
+        self.deliver_one(t, "bob", "after")
+        t.wait_log(r"parent: the channel between the queue process and the "
+                   r"local process closed; gave them a new one")
+        self.assertEqual((t.role_pids("queue"), t.role_pids("local")),
+                         ([queue], [local]), "processes started")
+        self.assertNotIn("starting it again", t.log())
 
 
 @unittest.skipUnless(IS_ROOT, "needs root to reach into the processes")
