@@ -388,6 +388,21 @@ gen_ipc(void)
 	msg_enc_deliver(&p, &md);
 	frame(&f, MSG_DELIVER, 1, &p);
 	ipc_seed("local", "queue-requests", ROLE_QUEUE, &f);
+	/* parent, from the client side of a channel that closed */
+	f.len = p.len = 0;
+	peer.role = ROLE_LOOKUP;
+	msg_enc_peer(&p, &peer);
+	frame(&f, MSG_LOST, 0, &p);
+	p.len = 0;
+	peer.role = ROLE_QUEUE;
+	msg_enc_peer(&p, &peer);
+	frame(&f, MSG_LOST, 0, &p);
+	ipc_seed("parent", "smtp-lost", ROLE_SMTP, &f);
+	f.len = p.len = 0;
+	peer.role = ROLE_LOCAL;
+	msg_enc_peer(&p, &peer);
+	frame(&f, MSG_LOST, 0, &p);
+	ipc_seed("parent", "queue-lost", ROLE_QUEUE, &f);
 	buf_free(&f);
 	buf_free(&p);
 }

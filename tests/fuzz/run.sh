@@ -45,6 +45,7 @@ fuzz_smtp_data 8192 - -
 fuzz_envelope 16384 - -
 fuzz_conf 16384 conf.dict -
 fuzz_spool_load 16384 - quiet
+fuzz_ipc_parent 65536 - quiet
 fuzz_ipc_smtp 65536 - quiet
 fuzz_ipc_lookup 65536 - quiet
 fuzz_ipc_queue 65536 - quiet
