@@ -14,6 +14,7 @@
 #include "../common/ipc.h"
 #include "../common/log.h"
 #include "../common/sanitizer.h"
+#include "../common/strutil.h"
 #include "../common/xmem.h"
 
 struct child {
@@ -301,7 +302,16 @@ child_main(const char *role, const char *index)
 		fprintf(stderr, "ternd: unknown role \"%s\"\n", role);
 		exit(2);
 	}
-	ch.index = index ? (unsigned)atoi(index) : 0;
+	if (index != NULL) {
+		uint64_t v;
+
+		if (str_to_u64(index, strlen(index), &v) < 0 ||
+		    v > MSG_INDEX_MAX) {
+			fprintf(stderr, "ternd: bad TERN_INDEX\n");
+			exit(2);
+		}
+		ch.index = (unsigned)v;
+	}
 	log_set_role(role);
 	snprintf(title, sizeof(title), "ternd: %s", role);
 	proc_set_title(title);

@@ -200,7 +200,7 @@ msg_dec_peer(const void *p, size_t n, struct msg_peer *m)
 	role = wire_get_u8(&r);
 	m->index = wire_get_u32(&r);
 	if (wire_done(&r) < 0 || role == ROLE_PARENT || role >= ROLE_COUNT ||
-	    m->index > 1024)
+	    m->index > MSG_INDEX_MAX)
 		return -1;
 	m->role = (enum proc_role)role;
 	return 0;

@@ -86,6 +86,7 @@ enum msg_type {
 };
 
 #define MSG_CONF_MAX (1024 * 1024)
+#define MSG_INDEX_MAX 1024 /* of an smtp process (TERN_INDEX, MSG_PEER) */
 #define MSG_FINAL_MAX 1000
 
 struct msg_peer { /* MSG_PEER, MSG_LOST */

@@ -469,6 +469,15 @@ bad_numbers_are_refused(void **state)
 	    {'M', "0 0"},
 	    {'M', "x y z"},
 	    {'M', "0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0"},
+	    /* What sscanf("%d %d %d") took: an int that wraps around to 0,
+	     * a fourth number, blanks and signs. */
+	    {'M', "4294967296 0 0"},
+	    {'M', "0 0 0 0"},
+	    {'M', " 1 0 0"},
+	    {'M', "+1 0 0"},
+	    {'M', "1  0 0"},
+	    {'M', "1 0 0 "},
+	    {'M', "1\t0 0"},
 	};
 	struct buf b;
 	size_t i;

@@ -566,24 +566,24 @@ spool_scan(struct spool *sp, void (*fn)(void *arg, const char *id), void *arg)
 static int
 apply_status(struct envelope *env, int type, const char *v)
 {
-	uint64_t idx, next = 0, attempts = 0;
-	char *end;
+	uint64_t n[3]; /* idx, next_try, attempts */
+	int deferred = type == SPOOL_ST_DEFERRED;
 
-	idx = strtoull(v, &end, 10);
-	if (end == v || idx >= env->nrcpt)
+	/* Exactly what queue.c writes: no sign, no blanks, no overflow. */
+	if (str_to_u64s(v, strlen(v), n, deferred ? 3 : 1) < 0 ||
+	    n[0] >= env->nrcpt ||
+	    (deferred && (n[1] > INT64_MAX || n[2] > UINT32_MAX)))
 		return -1;
 	switch (type) {
 	case SPOOL_ST_DELIVERED:
-		env->rcpt[idx].state = ENV_RCPT_DONE;
+		env->rcpt[n[0]].state = ENV_RCPT_DONE;
 		break;
 	case SPOOL_ST_FAILED:
-		env->rcpt[idx].state = ENV_RCPT_FAILED;
+		env->rcpt[n[0]].state = ENV_RCPT_FAILED;
 		break;
 	case SPOOL_ST_DEFERRED:
-		if (sscanf(end, " %" SCNu64 " %" SCNu64, &next, &attempts) != 2)
-			return -1;
-		env->rcpt[idx].next_try = (int64_t)next;
-		env->rcpt[idx].attempts = (uint32_t)attempts;
+		env->rcpt[n[0]].next_try = (int64_t)n[1];
+		env->rcpt[n[0]].attempts = (uint32_t)n[2];
 		break;
 	default:
 		return -1;

@@ -486,6 +486,41 @@ status_record_for_no_recipient_is_skipped(void **state)
 	envelope_free(&env);
 }
 
+/* Numbers that do not fit, and what is not exactly the writer's format:
+ * ignored, never wrapped around. */
+static void
+bad_numbers_in_status_records_are_ignored(void **state)
+{
+	static const char *const bad[] = {
+	    "0 18446744073709551617 3", /* over UINT64_MAX */
+	    "0 9223372036854775808 3",  /* over INT64_MAX */
+	    "0 100 4294967297",         /* attempts over UINT32_MAX */
+	    "0 100 3 4",
+	    " 0 100 3",
+	    "0  100 3",
+	    "0 +100 3",
+	    "0 100 3 ",
+	};
+	FIX;
+	char id[SPOOL_ID_LEN + 1];
+	struct envelope env;
+	uint64_t len;
+	size_t i;
+
+	store(f, "x\r\n", 2, id);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		spool_append_status(f->sp, id, SPOOL_ST_DEFERRED, bad[i]);
+	spool_append_status(f->sp, id, SPOOL_ST_DELIVERED, "1x");
+	spool_append_status(f->sp, id, SPOOL_ST_DELIVERED, " 1");
+	load_ok(f, id, &env, &len);
+	if (env.rcpt[0].attempts != 0 || env.rcpt[0].next_try != 0)
+		fail_msg("expected recipient 0 untouched by bad records, got "
+		         "attempts %u, next try %lld",
+		    env.rcpt[0].attempts, (long long)env.rcpt[0].next_try);
+	assert_int_equal(env.rcpt[1].state, ENV_RCPT_PENDING);
+	envelope_free(&env);
+}
+
 static void
 over_long_status_value_is_refused(void **state)
 {
@@ -765,6 +800,7 @@ main(void)
 	    T(torn_status_tail_is_ignored),
 	    T(status_records_after_a_bad_checksum_are_ignored),
 	    T(status_record_for_no_recipient_is_skipped),
+	    T(bad_numbers_in_status_records_are_ignored),
 	    T(over_long_status_value_is_refused),
 	    T(corrupted_header_fails_to_load),
 	    T(corrupted_envelope_fails_to_load),
