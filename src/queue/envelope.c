@@ -42,8 +42,12 @@ envelope_add_rcpt(struct envelope *env, const char *addr, const char *orig,
 {
 	struct env_rcpt *r;
 
-	env->rcpt =
-	    xreallocarray(env->rcpt, env->nrcpt + 1, sizeof(*env->rcpt));
+	/* The array doubles when full (its size is a power of two from
+	 * nrcpt): a decoder adding ENV_MAX_RCPT recipients must not copy it
+	 * at every one. */
+	if ((env->nrcpt & (env->nrcpt - 1)) == 0)
+		env->rcpt = xreallocarray(env->rcpt,
+		    env->nrcpt ? 2 * env->nrcpt : 1, sizeof(*env->rcpt));
 	r = &env->rcpt[env->nrcpt++];
 	memset(r, 0, sizeof(*r));
 	r->addr = xstrdup(addr);
