@@ -31,7 +31,6 @@
 #include <uv.h>
 
 #define IPC_HEADER 12
-#define IPC_MAX_DEFAULT (16u * 1024 * 1024)
 
 struct ipc;
 

@@ -322,7 +322,7 @@ child_main(const char *role, const char *index)
 	signal(SIGPIPE, SIG_IGN);
 	ch.loop = uv_default_loop();
 	ch.ctl = ipc_new(
-	    ch.loop, CHILD_CTL_FD, MSG_CONF_MAX + 64, on_ctl, ctl_closed, &ch);
+	    ch.loop, CHILD_CTL_FD, MSG_MAX_CONTROL, on_ctl, ctl_closed, &ch);
 	uv_run(ch.loop, UV_RUN_DEFAULT);
 	if (ch.ctl)
 		ipc_close(ch.ctl);

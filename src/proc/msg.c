@@ -144,8 +144,12 @@ msg_enc_commit(struct buf *out, const char *id, uint64_t data_len,
 	struct buf eb;
 	int r;
 
-	buf_init(&eb, out->max);
+	buf_init(&eb, ENV_MAX_ENCODED);
 	r = envelope_encode(env, &eb);
+	if (r == 0 &&
+	    out->max - out->len <
+	        MSG_STR_LEN(strlen(id)) + 8 + MSG_STR_LEN(eb.len))
+		r = -1; /* out is bounded by what the channel carries */
 	if (r == 0) {
 		wire_put_str(out, id);
 		wire_put_u64(out, data_len);
@@ -484,6 +488,21 @@ msg_dec_address(const void *p, size_t n, char *dst, size_t dstsz)
 }
 
 /* ---------------------------------------------------------- who may say */
+
+size_t
+msg_channel_max(enum proc_role a, enum proc_role b)
+{
+	if (a == ROLE_PARENT || b == ROLE_PARENT)
+		return a != b ? MSG_MAX_CONTROL : 0;
+	if (msg_client_of(a, b) || msg_client_of(b, a)) {
+		if (a == ROLE_LOOKUP || b == ROLE_LOOKUP)
+			return MSG_MAX_LOOKUP;
+		if (a == ROLE_LOCAL || b == ROLE_LOCAL)
+			return MSG_MAX_LOCAL;
+		return MSG_MAX_QUEUE;
+	}
+	return 0;
+}
 
 int
 msg_allowed(enum proc_role self, enum proc_role from, uint16_t type)

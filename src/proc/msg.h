@@ -124,6 +124,60 @@ struct msg_deliver_ans {
 	char error[256];
 };
 
+/*
+ * The longest payload of each message, from the bounds its decoder puts
+ * on every field, and of each channel: the longest message that travels
+ * on it, either way.  Both ends of a channel use the same bound
+ * (msg_channel_max), so that a peer can make the other buffer no more
+ * than one valid message.  A new message or field changes these.
+ */
+#define MSG_STR_LEN(n) (4 + (size_t)(n)) /* wire_put_str/bytes, n octets */
+#define MSG_FIELD_LEN(type, f) (sizeof(((type *)0)->f) - 1)
+#define MSG_MAX2(a, b) ((a) > (b) ? (a) : (b))
+#define MSG_NETADDR_LEN (2 + MSG_STR_LEN(16))
+#define MSG_ID_LEN (1 + MSG_STR_LEN(SPOOL_ID_LEN)) /* OPEN_ANS, ABORT */
+
+/* parent <-> every process */
+#define MSG_CONF_LEN MSG_STR_LEN(MSG_CONF_MAX)
+#define MSG_PEER_LEN 5 /* also MSG_LOST */
+#define MSG_MAX_CONTROL MSG_MAX2(MSG_CONF_LEN, MSG_PEER_LEN)
+/* smtp <-> lookup, queue <-> lookup */
+#define MSG_RCPT_LEN \
+	(MSG_NETADDR_LEN + \
+	    MSG_STR_LEN(MSG_FIELD_LEN(struct msg_rcpt, local)) + \
+	    MSG_STR_LEN(MSG_FIELD_LEN(struct msg_rcpt, domain)))
+#define MSG_ADMIT_ANS_LEN \
+	(3 + MSG_STR_LEN(MSG_FIELD_LEN(struct lookup_client, text)))
+#define MSG_LOOKUP_ANS_LEN \
+	(4 + MSG_STR_LEN(MSG_FIELD_LEN(struct lookup_reply, esc)) + \
+	    MSG_STR_LEN(MSG_FIELD_LEN(struct lookup_reply, text)) + 4 + \
+	    (size_t)MSG_FINAL_MAX * MSG_STR_LEN(ENV_MAX_STRING))
+#define MSG_RESOLVE_LEN MSG_STR_LEN(ENV_MAX_STRING)
+#define MSG_RESOLVE_ANS_LEN \
+	(1 + MSG_STR_LEN(MSG_FIELD_LEN(struct lookup_dest, path)) + \
+	    MSG_STR_LEN(MSG_FIELD_LEN(struct lookup_dest, error)))
+#define MSG_MAX_LOOKUP \
+	MSG_MAX2(MSG_MAX2(MSG_MAX2(MSG_NETADDR_LEN, MSG_RCPT_LEN), \
+	             MSG_MAX2(MSG_ADMIT_ANS_LEN, MSG_LOOKUP_ANS_LEN)), \
+	    MSG_MAX2(MSG_RESOLVE_LEN, MSG_RESOLVE_ANS_LEN))
+/* smtp <-> queue (ROOM, QUEUED_ANS, SPACE: 8; ROOM_ANS, COMMIT_ANS: 1) */
+#define MSG_COMMIT_LEN \
+	(MSG_STR_LEN(SPOOL_ID_LEN) + 8 + MSG_STR_LEN(ENV_MAX_ENCODED))
+#define MSG_MAX_QUEUE MSG_MAX2(MSG_MAX2(MSG_COMMIT_LEN, MSG_ID_LEN), 8)
+/* queue <-> local */
+#define MSG_DELIVER_LEN \
+	(MSG_STR_LEN(MSG_FIELD_LEN(struct msg_deliver, maildir)) + \
+	    MSG_STR_LEN(MSG_FIELD_LEN(struct msg_deliver, return_path)) + \
+	    MSG_STR_LEN(MSG_FIELD_LEN(struct msg_deliver, rcpt)) + 16)
+#define MSG_DELIVER_ANS_LEN \
+	(1 + MSG_STR_LEN(MSG_FIELD_LEN(struct msg_deliver_ans, dsn)) + \
+	    MSG_STR_LEN(MSG_FIELD_LEN(struct msg_deliver_ans, error)))
+#define MSG_MAX_LOCAL MSG_MAX2(MSG_DELIVER_LEN, MSG_DELIVER_ANS_LEN)
+
+/* The bound of the channel between processes of roles a and b (0: they
+ * have none). */
+size_t msg_channel_max(enum proc_role a, enum proc_role b);
+
 /* Payload encoders: append to out. */
 void msg_enc_text(struct buf *out, const char *text);
 void msg_enc_peer(struct buf *out, const struct msg_peer *m);

@@ -255,7 +255,7 @@ send_conf(struct slot *s, const char *text)
 {
 	struct buf b;
 
-	buf_init(&b, MSG_CONF_MAX + 64);
+	buf_init(&b, MSG_MAX_CONTROL);
 	msg_enc_text(&b, text);
 	ipc_send(s->ctl, MSG_CONF, 0, b.data, b.len, -1);
 	buf_free(&b);
@@ -447,8 +447,8 @@ spawn(struct slot *s)
 	forget_channels(s);
 	s->pid = pid;
 	s->started = uv_now(pp->loop);
-	s->ctl = ipc_new(pp->loop, sv[0], MSG_CONF_MAX + 64, child_says,
-	    child_ctl_closed, s);
+	s->ctl = ipc_new(
+	    pp->loop, sv[0], MSG_MAX_CONTROL, child_says, child_ctl_closed, s);
 	send_conf(s, pp->conf_text);
 	for (i = 0; i < pp->nslots; i++) {
 		struct slot *t = &pp->slots[i];

@@ -15,8 +15,6 @@
 #include "../lookup/sessions.h"
 #include "child.h"
 
-#define PAYLOAD_MAX (1024u * 1024)
-
 struct lk_peer {
 	struct lk_state *st;
 	struct ipc *ipc;
@@ -89,7 +87,7 @@ on_request(void *arg, struct ipc *ipc, struct ipc_msg *m)
 		bad = 1;
 		goto out;
 	}
-	buf_init(&b, PAYLOAD_MAX);
+	buf_init(&b, MSG_MAX_LOOKUP);
 	switch (m->type) {
 	case MSG_ADMIT:
 		if ((bad = msg_dec_netaddr(m->data, m->len, &addr)) != 0)
@@ -214,7 +212,7 @@ peer(struct child *ch, enum proc_role role, uint32_t index, int fd)
 	p->st = st;
 	p->role = role;
 	p->ipc = ipc_new(
-	    child_loop(ch), fd, PAYLOAD_MAX, on_request, peer_closed, p);
+	    child_loop(ch), fd, MSG_MAX_LOOKUP, on_request, peer_closed, p);
 	p->next = st->peers;
 	st->peers = p;
 	(void)index;

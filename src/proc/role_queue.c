@@ -21,7 +21,6 @@
 #include "qparams.h"
 #include "svc_ipc.h"
 
-#define PAYLOAD_MAX (64u * 1024 * 1024)
 #define STOP_GRACE_MS 30000
 
 struct q_open {
@@ -380,7 +379,7 @@ peer(struct child *ch, enum proc_role role, uint32_t index, int fd)
 	p->st = st;
 	p->refs = 1;
 	p->ipc = ipc_new(
-	    child_loop(ch), fd, PAYLOAD_MAX, on_request, peer_closed, p);
+	    child_loop(ch), fd, MSG_MAX_QUEUE, on_request, peer_closed, p);
 	p->next = st->peers;
 	st->peers = p;
 	send_space(st, p);

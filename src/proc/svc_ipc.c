@@ -11,7 +11,6 @@
 #include "acache.h"
 
 #define BUCKETS 1024
-#define PAYLOAD_MAX (64u * 1024 * 1024)
 
 /* A request waiting for its answer. */
 struct pending {
@@ -413,8 +412,8 @@ svc_ipc_set_peer(struct svc_ipc *sv, enum proc_role role, int fd)
 	}
 	if (role == ROLE_LOOKUP)
 		acache_clear(sv->cache);
-	sv->peer[role] =
-	    ipc_new(sv->loop, fd, PAYLOAD_MAX, on_answer, peer_closed, sv);
+	sv->peer[role] = ipc_new(sv->loop, fd, msg_channel_max(sv->self, role),
+	    on_answer, peer_closed, sv);
 	if (role == ROLE_QUEUE && sv->self == ROLE_SMTP)
 		refill(sv);
 }
@@ -488,7 +487,7 @@ s_admit(void *ctx, const struct netaddr *client, svc_admit_cb cb, void *arg)
 	struct buf b;
 
 	t.cb.admit = cb;
-	buf_init(&b, PAYLOAD_MAX);
+	buf_init(&b, MSG_MAX_LOOKUP);
 	msg_enc_netaddr(&b, client);
 	request(sv, ROLE_LOOKUP, MSG_ADMIT, MSG_ADMIT_ANS, &b, &t);
 	buf_free(&b);
@@ -502,7 +501,7 @@ s_release(void *ctx, const struct netaddr *client)
 
 	if (sv->peer[ROLE_LOOKUP] == NULL)
 		return; /* the new lookup process never counted it */
-	buf_init(&b, PAYLOAD_MAX);
+	buf_init(&b, MSG_MAX_LOOKUP);
 	msg_enc_netaddr(&b, client);
 	ipc_send(sv->peer[ROLE_LOOKUP], MSG_RELEASE, 0, b.data, b.len, -1);
 	buf_free(&b);
@@ -524,7 +523,7 @@ lookup_request(struct svc_ipc *sv, uint16_t type, const struct netaddr *client,
 	snprintf(m.local, sizeof(m.local), "%s", local);
 	snprintf(m.domain, sizeof(m.domain), "%s", domain);
 	t.cb.lookup = cb;
-	buf_init(&b, PAYLOAD_MAX);
+	buf_init(&b, MSG_MAX_LOOKUP);
 	msg_enc_rcpt(&b, &m);
 	request(sv, ROLE_LOOKUP, type, MSG_LOOKUP_ANS, &b, &t);
 	buf_free(&b);
@@ -561,7 +560,7 @@ s_room(void *ctx, uint64_t size, svc_status_cb cb, void *arg)
 	}
 
 	t.cb.status = cb;
-	buf_init(&b, PAYLOAD_MAX);
+	buf_init(&b, MSG_MAX_QUEUE);
 	msg_enc_u64(&b, size);
 	request(sv, ROLE_QUEUE, MSG_ROOM, MSG_ROOM_ANS, &b, &t);
 	buf_free(&b);
@@ -627,7 +626,7 @@ s_commit(void *ctx, const char *id, const struct envelope *env,
 	struct buf b;
 
 	t.cb.status = cb;
-	buf_init(&b, PAYLOAD_MAX);
+	buf_init(&b, MSG_MAX_QUEUE);
 	if (msg_enc_commit(&b, id, data_len, env) < 0) {
 		buf_free(&b);
 		cb(arg, -1);
@@ -645,7 +644,7 @@ s_abort(void *ctx, const char *id)
 
 	if (sv->peer[ROLE_QUEUE] == NULL || id[0] == '\0')
 		return;
-	buf_init(&b, PAYLOAD_MAX);
+	buf_init(&b, MSG_MAX_QUEUE);
 	msg_enc_id(&b, 1, id);
 	ipc_send(sv->peer[ROLE_QUEUE], MSG_ABORT, 0, b.data, b.len, -1);
 	buf_free(&b);
@@ -690,7 +689,7 @@ q_resolve(void *ctx, const char *addr, sched_resolve_cb cb, void *arg)
 	struct buf b;
 
 	t.cb.resolve = cb;
-	buf_init(&b, PAYLOAD_MAX);
+	buf_init(&b, MSG_MAX_LOOKUP);
 	msg_enc_text(&b, addr);
 	request(sv, ROLE_LOOKUP, MSG_RESOLVE, MSG_RESOLVE_ANS, &b, &t);
 	buf_free(&b);
@@ -729,7 +728,7 @@ q_deliver(void *ctx, const struct local_req *req, local_cb cb, void *arg)
 	p->next = sv->b[p->id % BUCKETS];
 	sv->b[p->id % BUCKETS] = p;
 	sv->outstanding++;
-	buf_init(&b, PAYLOAD_MAX);
+	buf_init(&b, MSG_MAX_LOCAL);
 	msg_enc_deliver(&b, &m);
 	ipc_send(sv->peer[ROLE_LOCAL], MSG_DELIVER, p->id, b.data, b.len, fd);
 	buf_free(&b);

@@ -21,7 +21,7 @@
 static const unsigned char magic[8] = {'T', 'E', 'R', 'N', 'Q', 0, 0, 1};
 
 #define HEADER_SIZE 64
-#define MAX_ENVELOPE (64u * 1024 * 1024)
+#define MAX_ENVELOPE ENV_MAX_ENCODED
 #define MAX_STATUS_VALUE 4096
 /* Enough spare files for the messages of a busy minute. */
 #define FREE_POOL_MAX 4096
