@@ -27,6 +27,7 @@ struct child {
 	int stopping;
 	int status;
 	void *data;
+	uint32_t gen[ROLE_COUNT]; /* of the channel to each role (MSG_PEER) */
 };
 
 static const struct role_ops *const roles[] = {
@@ -160,12 +161,15 @@ void
 child_report_lost(void *arg, enum proc_role role)
 {
 	struct child *ch = arg;
-	struct msg_peer m = {role, 0};
+	struct msg_peer m = {role, 0, 0};
 	struct buf b;
 
 	if (ch->ctl == NULL || ch->stopping ||
 	    !msg_client_of(ch->ops->role, role))
 		return;
+	/* The channel that closed is the latest: one replaced by a newer
+	 * one is closed without a report. */
+	m.gen = ch->gen[role];
 	buf_init(&b, 64);
 	msg_enc_peer(&b, &m);
 	ipc_send(ch->ctl, MSG_LOST, 0, b.data, b.len, -1);
@@ -249,6 +253,7 @@ on_ctl(void *arg, struct ipc *ipc, struct ipc_msg *m)
 				close(m->fd);
 			break;
 		}
+		ch->gen[peer.role] = peer.gen;
 		ch->ops->peer(ch, peer.role, peer.index, m->fd);
 		break;
 	case MSG_LISTEN:

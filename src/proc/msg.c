@@ -76,6 +76,7 @@ msg_enc_peer(struct buf *out, const struct msg_peer *m)
 {
 	wire_put_u8(out, (uint8_t)m->role);
 	wire_put_u32(out, m->index);
+	wire_put_u32(out, m->gen);
 }
 
 void
@@ -203,6 +204,7 @@ msg_dec_peer(const void *p, size_t n, struct msg_peer *m)
 	wire_reader_init(&r, p, n);
 	role = wire_get_u8(&r);
 	m->index = wire_get_u32(&r);
+	m->gen = wire_get_u32(&r);
 	if (wire_done(&r) < 0 || role == ROLE_PARENT || role >= ROLE_COUNT ||
 	    m->index > MSG_INDEX_MAX)
 		return -1;

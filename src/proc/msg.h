@@ -92,6 +92,9 @@ enum msg_type {
 struct msg_peer { /* MSG_PEER, MSG_LOST */
 	enum proc_role role;
 	uint32_t index;
+	/* Which channel of the edge, counted by the parent: a report of a
+	 * channel that was replaced meanwhile is stale. */
+	uint32_t gen;
 };
 
 struct msg_rcpt { /* MSG_RCPT, MSG_VRFY (client unused) */
@@ -139,7 +142,7 @@ struct msg_deliver_ans {
 
 /* parent <-> every process */
 #define MSG_CONF_LEN MSG_STR_LEN(MSG_CONF_MAX)
-#define MSG_PEER_LEN 5 /* also MSG_LOST */
+#define MSG_PEER_LEN 9 /* also MSG_LOST */
 #define MSG_MAX_CONTROL MSG_MAX2(MSG_CONF_LEN, MSG_PEER_LEN)
 /* smtp <-> lookup, queue <-> lookup */
 #define MSG_RCPT_LEN \

@@ -83,7 +83,7 @@ expect_largest(const char *what, enum proc_role from, enum proc_role to,
 static void
 control_messages(void **state)
 {
-	struct msg_peer peer = {ROLE_SMTP, MSG_INDEX_MAX};
+	struct msg_peer peer = {ROLE_SMTP, MSG_INDEX_MAX, UINT32_MAX};
 	struct buf b;
 	char *text = filled(MSG_CONF_MAX, 'x');
 

@@ -32,6 +32,7 @@ struct rejoin {
 	struct slot *client;
 	enum proc_role role; /* of the other process */
 	struct repair r;
+	uint32_t gen;               /* of the latest channel (msg_peer) */
 	pid_t client_pid, peer_pid; /* when the channel closed */
 	uv_timer_t timer;
 };
@@ -222,9 +223,9 @@ edge(enum proc_role a, enum proc_role b)
 }
 
 static void
-send_peer(struct slot *to, const struct slot *about, int fd)
+send_peer(struct slot *to, const struct slot *about, uint32_t gen, int fd)
 {
-	struct msg_peer m = {about->role, about->index};
+	struct msg_peer m = {about->role, about->index, gen};
 	struct buf b;
 
 	buf_init(&b, 64);
@@ -237,6 +238,9 @@ send_peer(struct slot *to, const struct slot *about, int fd)
 static void
 connect_pair(struct slot *a, struct slot *b)
 {
+	struct slot *client = msg_client_of(a->role, b->role) ? a : b;
+	struct slot *server = client == a ? b : a;
+	struct rejoin *j = &client->rejoin[server->role];
 	int sv[2];
 
 	if (ipc_socketpair(sv) < 0) {
@@ -246,8 +250,9 @@ connect_pair(struct slot *a, struct slot *b)
 	log_debug("parent: channel between %s %u and %s %u",
 	    proc_role_names[a->role], a->index, proc_role_names[b->role],
 	    b->index);
-	send_peer(a, b, sv[0]);
-	send_peer(b, a, sv[1]);
+	j->gen++;
+	send_peer(a, b, j->gen, sv[0]);
+	send_peer(b, a, j->gen, sv[1]);
 }
 
 static void
@@ -382,7 +387,10 @@ child_says(void *arg, struct ipc *ipc, struct ipc_msg *m)
 
 	if (m->fd < 0 && msg_allowed(ROLE_PARENT, s->role, m->type) &&
 	    msg_dec_lost(m->data, m->len, s->role, &lost) == 0) {
-		channel_lost(s, lost.role);
+		/* A channel replaced meanwhile (its peer was restarted, say)
+		 * needs nothing more. */
+		if (lost.gen == s->rejoin[lost.role].gen)
+			channel_lost(s, lost.role);
 		return;
 	}
 	/* Logged once: a process that breaks the control protocol could

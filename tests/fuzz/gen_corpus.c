@@ -283,7 +283,7 @@ gen_ipc(void)
 	struct lookup_dest d;
 	struct msg_deliver md;
 	struct msg_deliver_ans da;
-	struct msg_peer peer = {ROLE_QUEUE, 0};
+	struct msg_peer peer = {ROLE_QUEUE, 0, 1};
 	struct envelope e;
 	char *finals[2] = {"bob@example.org", "carol@example.org"};
 

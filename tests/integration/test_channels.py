@@ -157,6 +157,26 @@ class AdmissionTest(ChannelTestCase):
                    "process is back")
 
 
+class RestartTest(ChannelTestCase):
+
+    def test_a_restarted_process_gets_one_channel(self):
+        """A process that dies is restarted with new channels to its
+        peers; their reports of the old channels closing are stale and
+        pair nothing again (past QUICK_DEATH_MS, the restart is at once:
+        it may come before the reports)."""
+        t = self.start_ternd(conf={"smtp_processes": "1"})
+        lookup = pid_of(t, "lookup")
+        self.deliver_one(t, "alice", "before")
+        time.sleep(10.5)
+        os.kill(lookup, signal.SIGKILL)
+        t.wait_log(r"started the lookup process", count=2)
+        self.deliver_one(t, "alice", "after")
+        time.sleep(1)  # REPAIR_FIRST_MS and more
+        again = re.findall(r".*gave them a new one.*", t.log())
+        self.assertEqual(again, [], "expected no channel given again after "
+                         "a restart (the restart gave new ones)")
+
+
 @unittest.skipUnless(IS_ROOT, "needs root to reach into the processes")
 class RepairTest(ChannelTestCase):
     """A channel dropped by one side is given again by the parent, without
