@@ -53,6 +53,7 @@ struct ipc {
 	size_t out_bytes;
 	int events;
 	int closed;
+	int broken; /* closed by fail() for what the peer did */
 	int dispatching;
 };
 
@@ -113,6 +114,12 @@ ipc_set_arg(struct ipc *ipc, void *arg)
 	ipc->arg = arg;
 }
 
+int
+ipc_broken(const struct ipc *ipc)
+{
+	return ipc->broken;
+}
+
 size_t
 ipc_pending(const struct ipc *ipc)
 {
@@ -165,8 +172,10 @@ fail(struct ipc *ipc, const char *why)
 {
 	if (ipc->closed)
 		return;
-	if (why)
+	if (why) {
 		log_warnx("ipc: %s; closing the channel", why);
+		ipc->broken = 1;
+	}
 	if (ipc->on_close)
 		ipc->on_close(ipc->arg, ipc);
 	ipc_close(ipc);

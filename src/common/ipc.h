@@ -56,6 +56,11 @@ void ipc_send(struct ipc *ipc, uint16_t type, uint32_t id, const void *data,
 void ipc_close(struct ipc *ipc);
 /* Octets queued for sending. */
 size_t ipc_pending(const struct ipc *ipc);
+/*
+ * In the close callback: 1 when the channel is closed because of what
+ * the peer sent (or did not read), 0 for an end of file or an I/O error.
+ */
+int ipc_broken(const struct ipc *ipc);
 void *ipc_arg(const struct ipc *ipc);
 void ipc_set_arg(struct ipc *ipc, void *arg);
 

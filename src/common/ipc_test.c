@@ -46,6 +46,7 @@ struct rx {
 	struct got got[MAX_GOT];
 	size_t ngot;
 	int closed;
+	int broken; /* ipc_broken() when it closed */
 	int fds_before;
 };
 
@@ -110,6 +111,7 @@ on_close(void *arg, struct ipc *ipc)
 
 	if (ipc == rx->recv) {
 		rx->closed = 1;
+		rx->broken = ipc_broken(ipc);
 		rx->recv = NULL;
 	} else if (ipc == rx->send) {
 		rx->send = NULL;
@@ -361,6 +363,25 @@ descriptor_read_with_earlier_messages(void **state)
 	rx_free(rx);
 }
 
+/* An end of file is no fault of the peer's. */
+static void
+end_of_stream_is_not_broken(void **state)
+{
+	struct rx *rx = rx_new(1);
+
+	(void)state;
+	raw_send(rx, 1, 0, "last", NULL, 0);
+	close(rx->raw);
+	rx->raw = -1;
+	rx_run(rx, 99);
+	if (!rx->closed || rx->broken)
+		fail_msg("expected the channel to close, not broken, at the "
+		         "end of the stream; closed=%d broken=%d",
+		    rx->closed, rx->broken);
+	expect_msg(rx, 0, 1, "last", NULL);
+	rx_free(rx);
+}
+
 /* ---------------------------------------------------------- dishonest */
 
 /*
@@ -380,10 +401,11 @@ unannounced_descriptor_closes_the_channel(void **state)
 	close(x);
 	close(y);
 	rx_run(rx, 2);
-	if (!rx->closed)
-		fail_msg("expected the channel to close after a descriptor "
-		         "that no message announced; %zu messages came",
-		    rx->ngot);
+	if (!rx->closed || !rx->broken)
+		fail_msg("expected the channel to close, broken by the peer, "
+		         "after a descriptor that no message announced; "
+		         "closed=%d broken=%d, %zu messages came",
+		    rx->closed, rx->broken, rx->ngot);
 	for (i = 0; i < rx->ngot; i++)
 		if (rx->got[i].had_fd)
 			fail_msg("message \"%s\" got the descriptor of \"%s\"",
@@ -552,6 +574,7 @@ main(void)
 	    cmocka_unit_test(descriptors_go_to_their_messages),
 	    cmocka_unit_test(many_messages_in_one_batch),
 	    cmocka_unit_test(descriptor_read_with_earlier_messages),
+	    cmocka_unit_test(end_of_stream_is_not_broken),
 	    cmocka_unit_test(unannounced_descriptor_closes_the_channel),
 	    cmocka_unit_test(unannounced_descriptor_alone_closes_the_channel),
 	    cmocka_unit_test(missing_descriptor_closes_the_channel),

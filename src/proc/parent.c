@@ -414,6 +414,15 @@ child_ctl_closed(void *arg, struct ipc *ipc)
 
 	if (s->ctl == ipc)
 		s->ctl = NULL;
+	/* It broke the framing itself (ipc logged how): as in child_says,
+	 * a process without its control channel is killed and restarted,
+	 * not left running out of reach. */
+	if (ipc_broken(ipc) && s->pid != 0) {
+		log_warnx("parent: the %s process (pid %ld) broke its control "
+		          "channel; killing it",
+		    proc_role_names[s->role], (long)s->pid);
+		kill(s->pid, SIGKILL);
+	}
 }
 
 static void

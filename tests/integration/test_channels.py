@@ -254,6 +254,23 @@ class ControlChannelTest(ChannelTestCase):
                          "(2000 were sent)")
         self.deliver_one(t, "carol", "after the restart")
 
+    def test_child_breaking_the_framing_is_killed(self):
+        """A header over the control channel's limit closes the channel;
+        the child, out of the parent's reach, is killed and started
+        again."""
+        t = self.start_ternd(conf={"smtp_processes": "1"})
+        local = pid_of(t, "local")
+        self.deliver_one(t, "carol", "before")
+        inject(local, 3, struct.pack("<IHHI", 64 * 1024 * 1024, 1, 0, 0))
+        t.wait_log(r"the local process \(pid %d\) was killed by signal 9; "
+                   r"starting it again" % local)
+        t.wait_log(r"started the local process", count=2)
+        self.deliver_one(t, "carol", "after the restart")
+        self.assertRegex(t.log(), r"ipc: message over the size limit; "
+                         r"closing the channel\n.*the local process \(pid "
+                         r"%d\) broke its control channel; killing it" %
+                         local)
+
 
 if __name__ == "__main__":
     unittest.main()
