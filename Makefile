@@ -73,6 +73,7 @@ check-format:
 
 check-docs:
 	$(PYTHON) tests/doc/check_params.py
+	$(PYTHON) tests/doc/check_replies.py
 
 clean:
 	rm -rf $(BUILD) $(ASAN) $(FUZZ)

@@ -21,10 +21,13 @@
 #   W3_MIN_AVAIL_MIB=2048       the idle client stops opening sessions when the
 #                               machine's available memory falls below this
 #   TARGETS="postfix custom"    what to run: postfix, custom (ternd as deployed,
-#                               one process per role) and single (ternd -1, all
-#                               roles in one process).  The report compares
-#                               tern with Postfix, and multi-process tern with
-#                               single, for whichever pairs ran.
+#                               one process per role), single (ternd -1, all
+#                               roles in one process) and base (another ternd
+#                               binary, TERND_BASE, e.g. a build of an earlier
+#                               commit).  The report compares tern with
+#                               Postfix, multi-process tern with single, and
+#                               tern with base, for whichever pairs ran.
+#   TERND_BASE=path             the binary the base target runs
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -60,8 +63,11 @@ for w in $WORKLOADS; do
     *) die "unknown workload $w" ;; esac
 done
 for t in $TARGETS; do
-  case $t in postfix|custom|single) ;; *) die "unknown target $t (postfix, custom, single)" ;; esac
+  case $t in postfix|custom|single|base) ;; *) die "unknown target $t (postfix, custom, single, base)" ;; esac
 done
+if [[ " $TARGETS " == *" base "* ]]; then
+  [ -n "${TERND_BASE:-}" ] && [ -x "$TERND_BASE" ] || die "the base target needs TERND_BASE, an executable ternd"
+fi
 
 umask 022      # ternd's role users must reach the work folder and the table
 mkdir -p "$BENCH_WORK"
@@ -114,6 +120,12 @@ TERND="$T/ternd"
 "$TERND" -t -f "$T/tern.conf" || die "ternd rejects $T/tern.conf"
 q() { printf '%q' "$1"; }
 TERN_START="$(q "$TERND") -f $(q "$T/tern.conf")"
+BASE_START=""
+if [ -n "${TERND_BASE:-}" ]; then
+  cp "$TERND_BASE" "$T/ternd-base.new" && mv -f "$T/ternd-base.new" "$T/ternd-base"
+  "$T/ternd-base" -t -f "$T/tern.conf" || die "the base ternd rejects $T/tern.conf"
+  BASE_START="$(q "$T/ternd-base") -f $(q "$T/tern.conf")"
+fi
 CUSTOM_START=$TERN_START
 export CUSTOM_START
 # every run starts with an empty queue and Maildir, as the harness's own targets do
@@ -139,6 +151,7 @@ src_state() {   # commit of the tree, and whether src/ differs from it
 { "$H" versions; echo "tern binary $TERND_SRC (copied to $TERND)"
   echo "tern binary_mtime $(date -r "$TERND_SRC" +%Y-%m-%dT%H:%M:%S)"
   echo "tern commit $(src_state)"
+  [ -n "${TERND_BASE:-}" ] && echo "tern base_binary $TERND_BASE"
   echo "machine loadavg_at_start $(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)"; } > "$OUT/machine.txt" 2>/dev/null
 log "results -> $OUT"
 
@@ -215,10 +228,12 @@ for ((rep = 1; rep <= REPS; rep++)); do
   for W in $WORKLOADS; do
     [ "$W" = DUR ] && [ "$rep" -gt 1 ] && continue    # exact counts: once is enough
     for tgt in $TARGETS; do    # interleaved: postfix, tern, postfix, tern ...
-      log "rep $rep/$REPS $W $(case $tgt in custom) echo tern ;; single) echo "tern -1" ;; *) echo "$tgt" ;; esac)"
-      # the harness knows ternd as "custom"; single is the same binary with -1
+      log "rep $rep/$REPS $W $(case $tgt in custom) echo tern ;; single) echo "tern -1" ;; base) echo "tern (base)" ;; *) echo "$tgt" ;; esac)"
+      # the harness knows ternd as "custom"; single is the same binary with
+      # -1, base another binary
       htgt=$tgt CUSTOM_START=$TERN_START
       [ "$tgt" = single ] && htgt=custom CUSTOM_START="$TERN_START -1"
+      [ "$tgt" = base ] && htgt=custom CUSTOM_START=$BASE_START
       if [ "$W" = DUR ]; then harness "$OUT/dur.txt" "$tgt" dur "$htgt"; continue; fi
       if [ "$tgt" = custom ] && [[ " $PERF " == *" $W "* ]]; then
         setsid bash -c "$(declare -f perf_watch); OUT=$(q "$OUT") PERF_SECONDS=$PERF_SECONDS perf_watch $W $rep" 2>"$OUT/perf-$W-rep$rep.log" &
@@ -240,6 +255,7 @@ echo "machine loadavg_at_end $(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)" >> "$O
   what="tern"
   [[ " $TARGETS " == *" postfix "* ]] && what="tern vs Postfix"
   [[ " $TARGETS " == *" single "* ]] && what="$what, tern vs ternd -1"
+  [[ " $TARGETS " == *" base "* ]] && what="$what, tern vs base"
   echo "$what on loopback, $(nproc) cores, $( [ "$REPS" -gt 1 ] && echo "medians of $REPS runs" || echo "1 run")"
   echo "postfix $(dpkg-query -W -f='${Version}' postfix 2>/dev/null), ternd $(awk '/^tern commit/{print $3}' "$OUT/machine.txt")," \
     "load average $(awk '/loadavg_at_start/{print $3}' "$OUT/machine.txt") at the start," \
@@ -262,6 +278,14 @@ echo "machine loadavg_at_end $(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,)" >> "$O
       echo
       echo "ratios: rates are tern/tern -1 (goal: at least 0.9, within 10%); CPU and"
       echo "memory are tern -1/tern (below 1: the separate processes cost more)."
+    fi
+    if [[ " $TARGETS " == *" base "* && " $TARGETS " == *" custom "* ]]; then
+      echo
+      echo "tern vs base ($TERND_BASE)"
+      "$PY" "$HERE/mtabench.py" compare --base base --new custom --base-name base --new-name tern \
+        --rate-goal 1 "$OUT/median.txt"
+      echo
+      echo "ratios: rates are tern/base; CPU and memory are base/tern."
     fi
   fi
   if [ -s "$OUT/dur.txt" ]; then

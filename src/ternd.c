@@ -87,6 +87,7 @@ reload(struct ternd *t)
 		conf_free(c);
 		return;
 	}
+	lookup_log_problems(lk);
 	if (strcmp(c->spool_directory, t->conf->spool_directory) != 0)
 		log_warnx("reload: spool_directory changes take effect after "
 		          "a restart");
@@ -327,17 +328,25 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
+		/* Every entry that cannot be used, not only the first. */
+		size_t i, n = lookup_problem_count(t.lookup);
+
+		for (i = 0; i < n; i++)
+			fprintf(
+			    stderr, "ternd: %s\n", lookup_problem(t.lookup, i));
 		lookup_free(t.lookup);
 		conf_free(t.conf);
-		return 0;
+		return n > 0 ? 1 : 0;
 	}
 	if (daemonize)
 		detach();
 	log_init("ternd", use_syslog, verbose);
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
-	if (single)
+	if (single) {
+		lookup_log_problems(t.lookup);
 		return run_single(&t);
+	}
 	/* The lookup process loads the tables itself. */
 	lookup_free(t.lookup);
 	/* The process title is written over argv: keep what we need. */

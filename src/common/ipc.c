@@ -55,6 +55,9 @@ struct ipc {
 	int closed;
 	int broken; /* closed by fail() for what the peer did */
 	int dispatching;
+	size_t drain_low;
+	void (*drain_cb)(void *arg);
+	void *drain_arg;
 };
 
 static void poll_cb(uv_poll_t *h, int status, int events);
@@ -124,6 +127,26 @@ size_t
 ipc_pending(const struct ipc *ipc)
 {
 	return ipc->out_bytes;
+}
+
+static void
+check_drain(struct ipc *ipc)
+{
+	void (*cb)(void *) = ipc->drain_cb;
+
+	if (cb == NULL || ipc->closed || ipc->out_bytes > ipc->drain_low)
+		return;
+	ipc->drain_cb = NULL;
+	cb(ipc->drain_arg);
+}
+
+void
+ipc_on_drain(struct ipc *ipc, size_t low, void (*cb)(void *arg), void *arg)
+{
+	ipc->drain_low = low;
+	ipc->drain_cb = cb;
+	ipc->drain_arg = arg;
+	check_drain(ipc);
 }
 
 static void
@@ -197,6 +220,7 @@ flush_cb(uv_prepare_t *h)
 		return;
 	}
 	update_events(ipc);
+	check_drain(ipc);
 }
 
 /*
@@ -502,6 +526,9 @@ poll_cb(uv_poll_t *h, int status, int events)
 			return;
 		}
 		update_events(ipc);
+		check_drain(ipc);
+		if (ipc->closed)
+			return;
 	}
 	if (events & UV_READABLE) {
 		r = read_some(ipc);

@@ -61,6 +61,13 @@ size_t ipc_pending(const struct ipc *ipc);
  * the peer sent (or did not read), 0 for an end of file or an I/O error.
  */
 int ipc_broken(const struct ipc *ipc);
+/*
+ * Call cb(arg) once, when the octets queued for sending have fallen to
+ * low or fewer (at once if they already have).  Replaces an earlier
+ * request; never called after ipc_close.
+ */
+void
+ipc_on_drain(struct ipc *ipc, size_t low, void (*cb)(void *arg), void *arg);
 void *ipc_arg(const struct ipc *ipc);
 void ipc_set_arg(struct ipc *ipc, void *arg);
 

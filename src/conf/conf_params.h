@@ -69,7 +69,7 @@
 	    "errors per session before 421 and close") \
 	X(command_line_limit, INT, "2048", NULL, 512, 65536, NULL, \
 	    "longest command line, CRLF included; longer gets 500 5.5.2") \
-	X(text_line_limit, INT, "1000", NULL, 1000, 1048576, NULL, \
+	X(text_line_limit, INT, "1048576", NULL, 1000, 1073741824, NULL, \
 	    "longest message line, CRLF included; a message with a longer " \
 	    "line is refused with 554 5.6.0") \
 	X(command_timeout, TIME, "300s", NULL, 100, 86400000, NULL, \

@@ -107,7 +107,7 @@ defaults_load_without_a_file(void **state)
 	assert_int_equal(c->recipient_limit, 1000);
 	assert_int_equal(c->error_limit, 10);
 	assert_int_equal(c->command_line_limit, 2048);
-	assert_int_equal(c->text_line_limit, 1000);
+	assert_int_equal(c->text_line_limit, 1048576);
 	assert_int_equal(c->command_timeout, 300000);
 	assert_int_equal(c->maximal_queue_lifetime, 5ULL * 86400 * 1000);
 	assert_int_equal(c->strict_line_endings, 1);

@@ -12,9 +12,11 @@
 struct entry {
 	char *key;
 	char *value;
+	size_t line;
 };
 
 struct table {
+	char *path;
 	struct entry *e; /* file order */
 	size_t n, cap;
 	size_t *slot; /* open addressing: index + 1, 0 = empty */
@@ -102,6 +104,7 @@ table_add(struct table *t, char *line, const char *path, int lineno, char *err,
 	t->e[t->n].key = xstrdup(key);
 	str_lower(t->e[t->n].key);
 	t->e[t->n].value = xstrdup(value);
+	t->e[t->n].line = (size_t)lineno;
 	t->n++;
 	return 0;
 }
@@ -119,6 +122,7 @@ table_load(const char *path, char *err, size_t errsz)
 		return NULL;
 	}
 	t = xcalloc(1, sizeof(*t));
+	t->path = xstrdup(path);
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		char *s;
 
@@ -179,18 +183,27 @@ table_free(struct table *t)
 	}
 	free(t->e);
 	free(t->slot);
+	free(t->path);
 	free(t);
+}
+
+size_t
+table_index(const struct table *t, const char *key)
+{
+	size_t i;
+
+	if (t == NULL || t->n == 0)
+		return TABLE_NONE;
+	i = find_slot(t, key);
+	return t->slot[i] ? t->slot[i] - 1 : TABLE_NONE;
 }
 
 const char *
 table_get(const struct table *t, const char *key)
 {
-	size_t i;
+	size_t i = table_index(t, key);
 
-	if (t == NULL || t->n == 0)
-		return NULL;
-	i = find_slot(t, key);
-	return t->slot[i] ? t->e[t->slot[i] - 1].value : NULL;
+	return i == TABLE_NONE ? NULL : t->e[i].value;
 }
 
 size_t
@@ -205,4 +218,16 @@ table_entry(
 {
 	*key = t->e[i].key;
 	*value = t->e[i].value;
+}
+
+size_t
+table_line(const struct table *t, size_t i)
+{
+	return t->e[i].line;
+}
+
+const char *
+table_path(const struct table *t)
+{
+	return t->path;
 }

@@ -12,6 +12,8 @@
  *	bounded and every error names the file and line.
  * INVARIANTS
  *	Keys are stored lowercased and unique (a duplicate key is an error).
+ *	Every entry knows the line it starts on, so that whoever finds an
+ *	entry wrong can name its file and line.
  */
 #ifndef TERN_TABLE_H
 #define TERN_TABLE_H
@@ -19,6 +21,7 @@
 #include <stddef.h>
 
 #define TABLE_MAX_LINE 8192
+#define TABLE_NONE ((size_t)-1)
 
 struct table;
 
@@ -31,5 +34,11 @@ size_t table_count(const struct table *t);
 /* Entry i (0 <= i < count) in file order. */
 void table_entry(
     const struct table *t, size_t i, const char **key, const char **value);
+/* The index of key's entry, or TABLE_NONE. */
+size_t table_index(const struct table *t, const char *key);
+/* The line entry i starts on (a continued value goes on after it). */
+size_t table_line(const struct table *t, size_t i);
+/* The file the table was read from. */
+const char *table_path(const struct table *t);
 
 #endif

@@ -224,6 +224,37 @@ empty_table_finds_nothing(void **state)
 	assert_int_equal(table_count(NULL), 0);
 }
 
+static void
+entries_know_their_file_and_line(void **state)
+{
+	struct table *t;
+	size_t i;
+
+	(void)state;
+	t = load("# aliases\n"
+	         "\n"
+	         "staff alice,\n"
+	         "  bob\n"
+	         "Other x\n"
+	         "# last\n"
+	         "third\n");
+	assert_string_equal(table_path(t), path);
+	assert_int_equal(table_count(t), 3);
+	i = table_index(t, "staff");
+	assert_int_equal(i, 0);
+	assert_int_equal(table_line(t, i), 3);
+	/* A continued value keeps the line its entry starts on. */
+	i = table_index(t, "OTHER");
+	assert_int_equal(i, 1);
+	assert_int_equal(table_line(t, i), 5);
+	i = table_index(t, "third");
+	assert_int_equal(i, 2);
+	assert_int_equal(table_line(t, i), 7);
+	assert_int_equal(table_index(t, "nobody"), TABLE_NONE);
+	assert_int_equal(table_index(NULL, "staff"), TABLE_NONE);
+	table_free(t);
+}
+
 /* -------------------------------------------------------------- errors */
 
 static void
@@ -294,6 +325,7 @@ main(void)
 	    T(a_last_line_without_newline_counts),
 	    T(many_entries_are_all_found),
 	    T(empty_table_finds_nothing),
+	    T(entries_know_their_file_and_line),
 	    T(duplicate_key_is_an_error),
 	    T(continuation_without_entry_is_an_error),
 	    T(over_long_line_is_an_error),

@@ -2,8 +2,10 @@
  * NAME
  *	local - the local delivery agent: Maildir deliveries, off the loop
  * PURPOSE
- *	Runs maildir_deliver on a worker thread, then makes the rename
- *	durable with a shared fsync of new/ (dirsync), and reports.  The
+ *	Runs maildir_deliver on a worker thread, then makes the link
+ *	durable with a shared fsync of new/ (dirsync), and reports.  Each
+ *	Maildir's tmp/ is swept of stale files at its first delivery after
+ *	start and then at most once an hour.  The
  *	scheduler talks to it through this request/answer interface; it is
  *	what the local process serves once processes are separated.
  * TRUST
@@ -28,6 +30,8 @@ struct local_req {
 	const char *maildir;
 	const char *return_path;
 	const char *rcpt;
+	const char *unique; /* see maildir.h */
+	int look_for_copy;  /* an earlier attempt may have delivered it */
 };
 
 typedef void (*local_cb)(void *arg, const struct maildir_delivery *result);

@@ -1,11 +1,13 @@
 #include "maildir.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../common/log.h"
@@ -29,34 +31,71 @@ fail(struct maildir_delivery *d, int err, const char *what)
 }
 
 static int
+sync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return -1;
+	r = fsync(fd);
+	close(fd);
+	return r;
+}
+
+/* The directory that holds path's last component. */
+static void
+parent_of(const char *path, char *dst, size_t dstsz)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		snprintf(dst, dstsz, ".");
+	else if (slash == path)
+		snprintf(dst, dstsz, "/");
+	else
+		snprintf(dst, dstsz, "%.*s", (int)(slash - path), path);
+}
+
+/*
+ * Make the Maildir and whatever is missing above it.  A new directory is
+ * durable only once its parent is synced: without that, a power cut
+ * could take a whole new mailbox, with mail the queue already forgot.  A
+ * concurrent delivery may have made the Maildir a moment ago and not yet
+ * synced it, so the Maildir and its parent are synced even when they
+ * existed (this runs only when tmp/ was missing).
+ */
+static int
 mkdir_maildir(const char *dir)
 {
 	/* tmp/ last: a delivery that finds tmp/ (made by a concurrent one)
-	 * must find new/ for its rename too. */
-	static const char *const subs[] = {"", "/new", "/cur", "/tmp"};
-	char path[PATH_MAX];
-	size_t i;
+	 * must find new/ for its link too. */
+	static const char *const subs[] = {"/new", "/cur", "/tmp"};
+	char path[PATH_MAX], parent[PATH_MAX];
+	size_t i, n = strlen(dir);
 
-	/* Parents first: mail_directory itself may not exist yet. */
-	snprintf(path, sizeof(path), "%s", dir);
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
+	if (n == 0 || n >= sizeof(path) - 8) {
+		errno = ENAMETOOLONG;
+		return -1;
 	}
-	for (i = 0; i < 4; i++) {
-		if ((size_t)snprintf(path, sizeof(path), "%s%s", dir,
-		        subs[i]) >= sizeof(path)) {
-			errno = ENAMETOOLONG;
+	for (i = 1; i <= n; i++) {
+		if (dir[i] != '/' && dir[i] != '\0')
+			continue;
+		snprintf(path, sizeof(path), "%.*s", (int)i, dir);
+		if (mkdir(path, i == n ? 0700 : 0755) == 0) {
+			parent_of(path, parent, sizeof(parent));
+			if (sync_dir(parent) < 0)
+				return -1;
+		} else if (errno != EEXIST) {
 			return -1;
 		}
+	}
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s%s", dir, subs[i]);
 		if (mkdir(path, 0700) < 0 && errno != EEXIST)
 			return -1;
 	}
-	return 0;
+	parent_of(dir, parent, sizeof(parent));
+	return sync_dir(parent) < 0 || sync_dir(dir) < 0 ? -1 : 0;
 }
 
 /* Host name as the Maildir convention wants it: '/' and ':' escaped. */
@@ -141,6 +180,74 @@ copy_body(struct maildir_delivery *d, int out, char *in, char *obuf)
 	return total;
 }
 
+/* Is there a file named prefix... in dir?  Its name goes in found. */
+static int
+find_prefix(const char *dir, const char *prefix, char *found, size_t foundsz)
+{
+	size_t n = strlen(prefix);
+	struct dirent *de;
+	DIR *dp = opendir(dir);
+	int hit = 0;
+
+	if (dp == NULL)
+		return errno == ENOENT ? 0 : -1;
+	while ((de = readdir(dp)) != NULL)
+		if (strncmp(de->d_name, prefix, n) == 0) {
+			snprintf(found, foundsz, "%s", de->d_name);
+			hit = 1;
+			break;
+		}
+	closedir(dp);
+	return hit;
+}
+
+/*
+ * An earlier attempt may have delivered the message and then been cut
+ * off before the queue heard of it: its copy is in new/, or in cur/ if
+ * the user has seen it.
+ */
+static int
+find_copy(struct maildir_delivery *d, const char *host)
+{
+	char prefix[300], dir[PATH_MAX];
+	int r;
+
+	snprintf(prefix, sizeof(prefix), "%s.%s,", d->unique, host);
+	snprintf(dir, sizeof(dir), "%s/new", d->dir);
+	if ((r = find_prefix(dir, prefix, d->name, sizeof(d->name))) != 0)
+		return r;
+	snprintf(dir, sizeof(dir), "%s/cur", d->dir);
+	return find_prefix(dir, prefix, d->name, sizeof(d->name));
+}
+
+/* Files a crash left in tmp/, older than the convention's 36 hours. */
+static unsigned
+clean_tmp(const char *maildir)
+{
+	char dir[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	time_t now = time(NULL);
+	unsigned n = 0;
+	DIR *dp;
+
+	snprintf(dir, sizeof(dir), "%s/tmp", maildir);
+	if ((dp = opendir(dir)) == NULL)
+		return 0;
+	while ((de = readdir(dp)) != NULL) {
+		if (de->d_name[0] == '.' ||
+		    fstatat(dirfd(dp), de->d_name, &st, AT_SYMLINK_NOFOLLOW) <
+		        0 ||
+		    !S_ISREG(st.st_mode) ||
+		    now - st.st_mtime < MAILDIR_STALE_SECONDS)
+			continue;
+		if (unlinkat(dirfd(dp), de->d_name, 0) == 0)
+			n++;
+	}
+	closedir(dp);
+	return n;
+}
+
 void
 maildir_deliver(struct maildir_delivery *d)
 {
@@ -149,12 +256,27 @@ maildir_deliver(struct maildir_delivery *d)
 	struct timeval tv;
 	unsigned long seq;
 	long long body;
-	int fd, hl, tries;
+	int fd, hl, r;
 
 	d->status = MAILDIR_OK;
 	d->error[0] = '\0';
+	d->found_copy = 0;
+	d->cleaned = 0;
 	snprintf(d->dsn, sizeof(d->dsn), "2.0.0");
+	snprintf(d->newdir, sizeof(d->newdir), "%s/new", d->dir);
 	safe_host(d->hostname, host, sizeof(host));
+	if (d->clean_tmp)
+		d->cleaned = clean_tmp(d->dir);
+	if (d->look_for_copy) {
+		if ((r = find_copy(d, host)) < 0) {
+			fail(d, errno, "look for an earlier copy");
+			return;
+		}
+		if (r > 0) {
+			d->found_copy = 1;
+			return;
+		}
+	}
 	gettimeofday(&tv, NULL);
 	seq = __atomic_add_fetch(&delivery_seq, 1, __ATOMIC_RELAXED);
 	snprintf(base, sizeof(base), "%lld.M%06ldP%ldQ%lu.%s",
@@ -187,26 +309,24 @@ maildir_deliver(struct maildir_delivery *d)
 		unlink(tmp);
 		return;
 	}
-	snprintf(d->newdir, sizeof(d->newdir), "%s/new", d->dir);
-	for (tries = 0; tries < 5; tries++) {
-		snprintf(d->name, sizeof(d->name), "%s,S=%lld", base,
-		    (long long)hl + body);
-		snprintf(fin, sizeof(fin), "%s/%s", d->newdir, d->name);
-		/*
-		 * link, then unlink, as qmail does: it never replaces a
-		 * message of the same name, and unlike a rename between two
-		 * directories it takes no file-system-wide lock, which
-		 * concurrent deliveries would queue on.
-		 */
-		if (link(tmp, fin) == 0) {
-			if (unlink(tmp) < 0)
-				log_warn("maildir: unlink %s", tmp);
+	snprintf(d->name, sizeof(d->name), "%s.%s,S=%lld", d->unique, host,
+	    (long long)hl + body);
+	snprintf(fin, sizeof(fin), "%s/%s", d->newdir, d->name);
+	/*
+	 * link, then unlink, as qmail does: it never replaces a file, and
+	 * unlike a rename between two directories it takes no
+	 * file-system-wide lock, which concurrent deliveries would queue on.
+	 * The name is this delivery's own: if it is taken, an earlier attempt
+	 * got this far, and its copy stands.
+	 */
+	if (link(tmp, fin) < 0) {
+		if (errno != EEXIST) {
+			fail(d, errno, "link into new/");
+			unlink(tmp);
 			return;
 		}
-		if (errno != EEXIST)
-			break;
-		snprintf(base + strlen(base), sizeof(base) - strlen(base), "x");
+		d->found_copy = 1;
 	}
-	fail(d, errno, "link into new/");
-	unlink(tmp);
+	if (unlink(tmp) < 0)
+		log_warn("maildir: unlink %s", tmp);
 }

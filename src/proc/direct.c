@@ -8,12 +8,7 @@
 
 #include "../common/log.h"
 #include "../common/xmem.h"
-
-/* Messages opened and not yet committed or aborted, by queue ID. */
-struct open_msg {
-	struct queue_msg *m;
-	struct open_msg *next;
-};
+#include "openmsgs.h"
 
 struct direct {
 	struct lookup *lk;
@@ -21,7 +16,7 @@ struct direct {
 	struct queue *q;
 	struct local_agent *la;
 	unsigned max_sessions, max_per_client;
-	struct open_msg *open;
+	struct openmsgs *open; /* opened, not yet committed or aborted */
 };
 
 struct direct *
@@ -36,21 +31,16 @@ direct_new(const struct conf *c, struct lookup *lk, struct sessions *ss,
 	d->la = la;
 	d->max_sessions = (unsigned)c->max_sessions;
 	d->max_per_client = (unsigned)c->max_sessions_per_client;
+	d->open = openmsgs_new();
 	return d;
 }
 
 void
 direct_free(struct direct *d)
 {
-	struct open_msg *o, *next;
-
 	if (d == NULL)
 		return;
-	for (o = d->open; o; o = next) {
-		next = o->next;
-		queue_msg_abort(o->m);
-		free(o);
-	}
+	openmsgs_free(d->open);
 	free(d);
 }
 
@@ -90,11 +80,9 @@ d_rcpt(void *ctx, const struct netaddr *client, const char *local,
     const char *domain, svc_lookup_cb cb, void *arg)
 {
 	struct direct *d = ctx;
-	struct lookup_client cl;
 	struct lookup_reply r;
 
-	lookup_client(d->lk, client, &cl);
-	lookup_rcpt(d->lk, local, domain, cl.may_relay, &cl, &r);
+	lookup_rcpt(d->lk, client, local, domain, &r);
 	cb(arg, &r);
 	lookup_reply_free(&r);
 }
@@ -124,41 +112,28 @@ d_open(void *ctx, svc_open_cb cb, void *arg)
 {
 	struct direct *d = ctx;
 	struct queue_msg *m = queue_msg_open(d->q);
-	struct open_msg *o;
-	int fd;
 
-	if (m == NULL) {
-		cb(arg, -1, "");
-		return;
-	}
-	/* The session gets its own descriptor, as it would over IPC. */
-	if ((fd = dup(queue_msg_fd(m))) < 0) {
-		log_warn("queue: dup");
-		queue_msg_abort(m);
-		cb(arg, -1, "");
-		return;
-	}
-	o = xmalloc(sizeof(*o));
-	o->m = m;
-	o->next = d->open;
-	d->open = o;
-	cb(arg, fd, queue_msg_id(m));
+	openmsgs_add(d->open, m, d);
+	cb(arg, queue_msg_id(m));
 }
 
-static struct queue_msg *
-take_open(struct direct *d, const char *id)
+static int
+d_write(void *ctx, const char *id, const void *p, size_t n)
 {
-	struct open_msg **op, *o;
-	struct queue_msg *m;
+	struct direct *d = ctx;
+	struct queue_msg *m = openmsgs_get(d->open, id, d);
 
-	for (op = &d->open; (o = *op) != NULL; op = &o->next)
-		if (strcmp(queue_msg_id(o->m), id) == 0) {
-			*op = o->next;
-			m = o->m;
-			free(o);
-			return m;
-		}
-	return NULL;
+	return m != NULL ? queue_msg_write(m, p, n) : -1;
+}
+
+static int
+d_throttle(void *ctx, void (*resume)(void *arg), void *arg)
+{
+	/* The text is in the queue's hands as soon as it is written. */
+	(void)ctx;
+	(void)resume;
+	(void)arg;
+	return 0;
 }
 
 struct commit_wait {
@@ -171,7 +146,10 @@ d_committed(void *arg, int status)
 {
 	struct commit_wait *w = arg;
 
-	w->cb(w->arg, status);
+	w->cb(w->arg,
+	    status == 0             ? 0
+	        : status == -ENOSPC ? SVC_NO_ROOM
+	                            : SVC_FAILED);
 	free(w);
 }
 
@@ -180,7 +158,7 @@ d_commit(void *ctx, const char *id, const struct envelope *env,
     uint64_t data_len, svc_status_cb cb, void *arg)
 {
 	struct direct *d = ctx;
-	struct queue_msg *m = take_open(d, id);
+	struct queue_msg *m = openmsgs_take(d->open, id, d);
 	struct commit_wait *w;
 	struct envelope copy;
 	struct buf b;
@@ -188,24 +166,24 @@ d_commit(void *ctx, const char *id, const struct envelope *env,
 
 	if (m == NULL) {
 		log_warnx("queue: commit of unknown message %s", id);
-		cb(arg, -1);
+		cb(arg, SVC_FAILED);
 		return;
 	}
 	/* Through the record codec, as over IPC: the queue stores only what
 	 * it could decode. */
 	buf_init(&b, ENV_MAX_ENCODED);
-	if (envelope_encode(env, &b) < 0 ||
+	if (queue_msg_len(m) != data_len || envelope_encode(env, &b) < 0 ||
 	    envelope_decode(b.data, b.len, &copy, err, sizeof(err)) < 0) {
 		buf_free(&b);
 		queue_msg_abort(m);
-		cb(arg, -1);
+		cb(arg, SVC_FAILED);
 		return;
 	}
 	buf_free(&b);
 	w = xmalloc(sizeof(*w));
 	w->cb = cb;
 	w->arg = arg;
-	queue_msg_commit(m, &copy, data_len, d_committed, w);
+	queue_msg_commit(m, &copy, d_committed, w);
 	envelope_free(&copy);
 }
 
@@ -213,7 +191,7 @@ static void
 d_abort(void *ctx, const char *id)
 {
 	struct direct *d = ctx;
-	struct queue_msg *m = take_open(d, id);
+	struct queue_msg *m = openmsgs_take(d->open, id, d);
 
 	if (m != NULL)
 		queue_msg_abort(m);
@@ -234,6 +212,8 @@ static const struct smtp_services_ops smtp_ops = {
     .vrfy = d_vrfy,
     .room = d_room,
     .open = d_open,
+    .write = d_write,
+    .throttle = d_throttle,
     .commit = d_commit,
     .abort = d_abort,
     .queued = d_queued,

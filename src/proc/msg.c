@@ -25,20 +25,6 @@ clean_text(const char *s)
 }
 
 int
-msg_id_ok(const char *id)
-{
-	size_t i;
-
-	if (strlen(id) != SPOOL_ID_LEN)
-		return 0;
-	for (i = 0; i < SPOOL_ID_LEN; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') ||
-		        (id[i] >= 'A' && id[i] <= 'Z')))
-			return 0;
-	return 1;
-}
-
-int
 msg_path_ok(const char *path)
 {
 	const char *p = path;
@@ -60,6 +46,40 @@ msg_path_ok(const char *path)
 			return 0;
 		p += l;
 	}
+	return 1;
+}
+
+int
+msg_address_ok(const char *addr)
+{
+	size_t n = strlen(addr), i;
+	const char *at = strrchr(addr, '@');
+
+	if (n == 0 || n > ENV_MAX_STRING || at == NULL || at == addr ||
+	    at[1] == '\0' || !utf8_valid(addr, n, NULL))
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)addr[i] < 0x20 || addr[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+msg_target_ok(const char *addr)
+{
+	return strlen(addr) <= LOOKUP_ARG_MAX && msg_address_ok(addr);
+}
+
+int
+msg_reply_text_ok(const char *text)
+{
+	size_t n = strlen(text), i;
+
+	if (n == 0 || n > LOOKUP_ARG_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (text[i] < 0x20 || text[i] > 0x7e)
+			return 0;
 	return 1;
 }
 
@@ -109,9 +129,9 @@ msg_enc_lookup_ans(struct buf *out, const struct lookup_reply *r)
 {
 	size_t i, n = r->nfinal < MSG_FINAL_MAX ? r->nfinal : MSG_FINAL_MAX;
 
-	wire_put_u32(out, (uint32_t)r->code);
-	wire_put_str(out, r->esc);
-	wire_put_str(out, r->text);
+	wire_put_u8(out, (uint8_t)r->verdict);
+	wire_put_u8(out, (uint8_t)r->table);
+	wire_put_str(out, r->arg);
 	wire_put_u32(out, (uint32_t)n);
 	for (i = 0; i < n; i++)
 		wire_put_str(out, r->final[i]);
@@ -161,11 +181,20 @@ msg_enc_commit(struct buf *out, const char *id, uint64_t data_len,
 }
 
 void
+msg_enc_data(struct buf *out, const char *id, const void *data, size_t len)
+{
+	wire_put_str(out, id);
+	wire_put_bytes(out, data, len);
+}
+
+void
 msg_enc_deliver(struct buf *out, const struct msg_deliver *m)
 {
 	wire_put_str(out, m->maildir);
 	wire_put_str(out, m->return_path);
 	wire_put_str(out, m->rcpt);
+	wire_put_str(out, m->unique);
+	wire_put_u8(out, m->look_for_copy);
 	wire_put_u64(out, m->off);
 	wire_put_u64(out, m->len);
 }
@@ -174,6 +203,7 @@ void
 msg_enc_deliver_ans(struct buf *out, const struct msg_deliver_ans *m)
 {
 	wire_put_u8(out, (uint8_t)m->status);
+	wire_put_u8(out, m->found_copy);
 	wire_put_str(out, m->dsn);
 	wire_put_str(out, m->error);
 }
@@ -296,7 +326,7 @@ msg_dec_admit_ans(const void *p, size_t n, struct msg_admit_ans *m)
 	relay = wire_get_u8(&r);
 	wire_get_str(&r, m->client.text, sizeof(m->client.text));
 	if (wire_done(&r) < 0 || v > SESSIONS_BUSY_CLIENT ||
-	    acc > LOOKUP_ACCESS_DEFER_RCPT || relay > 1 ||
+	    acc > LOOKUP_ACCESS_BROKEN || relay > 1 ||
 	    !clean_text(m->client.text))
 		return -1;
 	m->verdict = (enum sessions_verdict)v;
@@ -328,32 +358,74 @@ esc_ok(const char *e)
 	return *e == '\0';
 }
 
+/*
+ * What each verdict carries (lookup.h): the table only with UNKNOWN_USER,
+ * an argument only where a reply shows one, final addresses exactly when
+ * the recipient is accepted.
+ */
+static int
+verdict_ok(const struct lookup_reply *lr, size_t count)
+{
+	if (lr->table != LOOKUP_T_NONE && lr->verdict != LOOKUP_V_UNKNOWN_USER)
+		return 0;
+	switch (lr->verdict) {
+	case LOOKUP_V_ACCEPT:
+		return lr->arg[0] == '\0' && count > 0;
+	case LOOKUP_V_FORWARD:
+		return msg_target_ok(lr->arg) && count == 1;
+	case LOOKUP_V_RELOCATED:
+		return (lr->arg[0] == '\0' || msg_target_ok(lr->arg)) &&
+		    count == 0;
+	case LOOKUP_V_UNKNOWN_USER:
+		return (lr->table == LOOKUP_T_LOCAL ||
+		           lr->table == LOOKUP_T_VIRTUAL) &&
+		    lr->arg[0] == '\0' && count == 0;
+	case LOOKUP_V_ACCESS_REJECT:
+	case LOOKUP_V_ACCESS_DEFER:
+		return (lr->arg[0] == '\0' || msg_reply_text_ok(lr->arg)) &&
+		    count == 0;
+	case LOOKUP_V_BAD_MAILBOX:
+	case LOOKUP_V_RELAY_DENIED:
+	case LOOKUP_V_ALIAS_FAILED:
+	case LOOKUP_V_TABLE_ERROR:
+	case LOOKUP_V_TEMPFAIL:
+	case LOOKUP_V_NOT_LOCAL:
+		return lr->arg[0] == '\0' && count == 0;
+	}
+	return 0;
+}
+
 int
 msg_dec_lookup_ans(const void *p, size_t n, struct lookup_reply *out)
 {
 	struct wire_reader r;
-	uint32_t code, count, i;
+	uint8_t verdict, table;
+	uint32_t count, i;
 
 	memset(out, 0, sizeof(*out));
 	wire_reader_init(&r, p, n);
-	code = wire_get_u32(&r);
-	wire_get_str(&r, out->esc, sizeof(out->esc));
-	wire_get_str(&r, out->text, sizeof(out->text));
+	verdict = wire_get_u8(&r);
+	table = wire_get_u8(&r);
+	wire_get_str(&r, out->arg, sizeof(out->arg));
 	count = wire_get_u32(&r);
-	if (r.err || code < 200 || code > 599 || count > MSG_FINAL_MAX ||
-	    !esc_ok(out->esc) || out->esc[0] != (char)('0' + code / 100) ||
-	    !clean_text(out->text))
+	if (r.err || verdict > LOOKUP_V_LAST || table > LOOKUP_T_VIRTUAL ||
+	    count > MSG_FINAL_MAX)
 		return -1;
-	out->code = (int)code;
+	out->verdict = (enum lookup_verdict)verdict;
+	out->table = (enum lookup_table)table;
+	if (!verdict_ok(out, count))
+		return -1;
 	if (count > 0)
 		out->final = xcalloc(count, sizeof(*out->final));
 	for (i = 0; i < count; i++) {
 		out->final[i] = wire_get_strdup(&r, ENV_MAX_STRING);
 		out->nfinal++;
-		if (!clean_text(out->final[i]) || out->final[i][0] == '\0' ||
-		    strchr(out->final[i], '@') == NULL)
+		if (!msg_address_ok(out->final[i]))
 			r.err = 1;
 	}
+	if (out->verdict == LOOKUP_V_FORWARD && out->nfinal == 1 &&
+	    strcmp(out->final[0], out->arg) != 0)
+		r.err = 1;
 	if (wire_done(&r) < 0) {
 		lookup_reply_free(out);
 		return -1;
@@ -415,7 +487,7 @@ msg_dec_id(const void *p, size_t n, uint8_t *ok, char id[SPOOL_ID_LEN + 1])
 	if (ok)
 		*ok = v;
 	/* A failed open carries no ID. */
-	if ((ok == NULL || v == 1) && !msg_id_ok(id))
+	if ((ok == NULL || v == 1) && !spool_id_ok(id))
 		return -1;
 	return 0;
 }
@@ -433,10 +505,36 @@ msg_dec_commit(const void *p, size_t n, struct msg_commit *m)
 	wire_get_str(&r, m->id, sizeof(m->id));
 	m->data_len = wire_get_u64(&r);
 	eb = wire_get_bytes(&r, n, &elen);
-	if (wire_done(&r) < 0 || !msg_id_ok(m->id) ||
+	if (wire_done(&r) < 0 || !spool_id_ok(m->id) ||
 	    m->data_len > UINT64_MAX / 2)
 		return -1;
 	return envelope_decode(eb, elen, &m->env, err, sizeof(err));
+}
+
+int
+msg_dec_data(const void *p, size_t n, char id[SPOOL_ID_LEN + 1],
+    const void **data, size_t *len)
+{
+	struct wire_reader r;
+
+	wire_reader_init(&r, p, n);
+	wire_get_str(&r, id, SPOOL_ID_LEN + 1);
+	*data = wire_get_bytes(&r, MSG_DATA_MAX, len);
+	if (wire_done(&r) < 0 || !spool_id_ok(id))
+		return -1;
+	return 0;
+}
+
+/* A Maildir copy's fixed name part: letters, digits and dots only. */
+static int
+unique_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= MSG_UNIQUE_MAX &&
+	    strspn(s,
+	        "0123456789abcdefghijklmnopqrstuvwxyz"
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZ.") == n;
 }
 
 int
@@ -448,12 +546,15 @@ msg_dec_deliver(const void *p, size_t n, struct msg_deliver *m)
 	wire_get_str(&r, m->maildir, sizeof(m->maildir));
 	wire_get_str(&r, m->return_path, sizeof(m->return_path));
 	wire_get_str(&r, m->rcpt, sizeof(m->rcpt));
+	wire_get_str(&r, m->unique, sizeof(m->unique));
+	m->look_for_copy = wire_get_u8(&r);
 	m->off = wire_get_u64(&r);
 	m->len = wire_get_u64(&r);
 	if (wire_done(&r) < 0 || !msg_path_ok(m->maildir) ||
 	    !clean_text(m->return_path) || !clean_text(m->rcpt) ||
-	    m->rcpt[0] == '\0' || m->off != SPOOL_DATA_OFFSET ||
-	    m->len > UINT64_MAX / 2)
+	    m->rcpt[0] == '\0' || !unique_ok(m->unique) ||
+	    m->look_for_copy > 1 || m->off < SPOOL_DATA_OFFSET ||
+	    m->off > UINT64_MAX / 4 || m->len > UINT64_MAX / 4)
 		return -1;
 	return 0;
 }
@@ -467,10 +568,11 @@ msg_dec_deliver_ans(const void *p, size_t n, struct msg_deliver_ans *m)
 	memset(m, 0, sizeof(*m));
 	wire_reader_init(&r, p, n);
 	st = wire_get_u8(&r);
+	m->found_copy = wire_get_u8(&r);
 	wire_get_str(&r, m->dsn, sizeof(m->dsn));
 	wire_get_str(&r, m->error, sizeof(m->error));
-	if (wire_done(&r) < 0 || st > MAILDIR_PERMFAIL || !esc_ok(m->dsn) ||
-	    !clean_text(m->error))
+	if (wire_done(&r) < 0 || st > MAILDIR_PERMFAIL || m->found_copy > 1 ||
+	    !esc_ok(m->dsn) || !clean_text(m->error))
 		return -1;
 	m->status = st;
 	return 0;
@@ -483,8 +585,7 @@ msg_dec_address(const void *p, size_t n, char *dst, size_t dstsz)
 
 	wire_reader_init(&r, p, n);
 	wire_get_str(&r, dst, dstsz);
-	if (wire_done(&r) < 0 || !clean_text(dst) || strchr(dst, '@') == NULL ||
-	    !utf8_valid(dst, strlen(dst), NULL))
+	if (wire_done(&r) < 0 || !msg_address_ok(dst))
 		return -1;
 	return 0;
 }
@@ -533,8 +634,8 @@ msg_allowed(enum proc_role self, enum proc_role from, uint16_t type)
 	case ROLE_QUEUE:
 		if (from == ROLE_SMTP)
 			return type == MSG_ROOM || type == MSG_OPEN ||
-			    type == MSG_COMMIT || type == MSG_ABORT ||
-			    type == MSG_QUEUED;
+			    type == MSG_DATA || type == MSG_COMMIT ||
+			    type == MSG_ABORT || type == MSG_QUEUED;
 		if (from == ROLE_LOOKUP)
 			return type == MSG_RESOLVE_ANS || type == MSG_TABLES;
 		return from == ROLE_LOCAL && type == MSG_DELIVER_ANS;
@@ -607,8 +708,17 @@ msg_check(enum proc_role self, enum proc_role from, uint16_t type,
 	case MSG_SPACE:
 		return msg_dec_u64(p, n, &v64);
 	case MSG_ROOM_ANS:
-	case MSG_COMMIT_ANS:
 		return msg_dec_u8(p, n, &v8) == 0 && v8 <= 1 ? 0 : -1;
+	case MSG_COMMIT_ANS:
+		return msg_dec_u8(p, n, &v8) == 0 && v8 <= MSG_COMMIT_NO_ROOM
+		    ? 0
+		    : -1;
+	case MSG_DATA: {
+		const void *data;
+		size_t len;
+
+		return msg_dec_data(p, n, id, &data, &len);
+	}
 	case MSG_OPEN_ANS:
 		return msg_dec_id(p, n, &v8, id);
 	case MSG_ABORT:

@@ -5,8 +5,8 @@
  *	Types, payload structures, encoders and decoders for the IPC
  *	channels (ipc.h): parent -> every process (configuration, peer
  *	sockets, listeners, start, stop); smtp and queue -> parent (a channel
- *	to a peer closed); smtp <-> lookup (admission,
- *	recipients, VRFY); smtp <-> queue (space, open, commit, abort, queue
+ *	to a peer closed); smtp <-> lookup (admission, recipients, VRFY);
+ *	smtp <-> queue (space, open, the message text, commit, abort, queue
  *	length); queue <-> lookup (where an address goes); queue <-> local
  *	(deliver into a Maildir).  A request carries an id chosen by the
  *	requester; the answer carries the same id.
@@ -73,10 +73,11 @@ enum msg_type {
 	MSG_COMMIT,
 	MSG_ABORT,
 	MSG_QUEUED,
+	MSG_DATA, /* id and message text, unanswered */
 	/* queue -> smtp */
 	MSG_ROOM_ANS = 60,
-	MSG_OPEN_ANS, /* fd when ok */
-	MSG_COMMIT_ANS,
+	MSG_OPEN_ANS,
+	MSG_COMMIT_ANS, /* u8: enum msg_commit_status */
 	MSG_QUEUED_ANS,
 	MSG_SPACE, /* unasked, every second: u64 queue_room() */
 	/* queue -> local */
@@ -87,6 +88,15 @@ enum msg_type {
 
 #define MSG_CONF_MAX (1024 * 1024)
 #define MSG_INDEX_MAX 1024 /* of an smtp process (TERN_INDEX, MSG_PEER) */
+/* Message text in one MSG_DATA, at most. */
+#define MSG_DATA_MAX (256u * 1024)
+#define MSG_UNIQUE_MAX 80
+
+enum msg_commit_status {
+	MSG_COMMIT_FAILED,
+	MSG_COMMIT_OK,
+	MSG_COMMIT_NO_ROOM, /* the spool is full */
+};
 #define MSG_FINAL_MAX 1000
 
 struct msg_peer { /* MSG_PEER, MSG_LOST */
@@ -118,11 +128,14 @@ struct msg_deliver {
 	char maildir[PATH_MAX];
 	char return_path[ENV_MAX_STRING + 1];
 	char rcpt[ENV_MAX_STRING + 1];
+	char unique[MSG_UNIQUE_MAX + 1];
+	uint8_t look_for_copy;
 	uint64_t off, len;
 };
 
 struct msg_deliver_ans {
 	int status; /* enum maildir_status */
+	uint8_t found_copy;
 	char dsn[8];
 	char error[256];
 };
@@ -151,10 +164,13 @@ struct msg_deliver_ans {
 	    MSG_STR_LEN(MSG_FIELD_LEN(struct msg_rcpt, domain)))
 #define MSG_ADMIT_ANS_LEN \
 	(3 + MSG_STR_LEN(MSG_FIELD_LEN(struct lookup_client, text)))
+/* An accepted recipient's answer carries no argument, a forwarded one's
+ * one address (msg_dec_lookup_ans). */
 #define MSG_LOOKUP_ANS_LEN \
-	(4 + MSG_STR_LEN(MSG_FIELD_LEN(struct lookup_reply, esc)) + \
-	    MSG_STR_LEN(MSG_FIELD_LEN(struct lookup_reply, text)) + 4 + \
-	    (size_t)MSG_FINAL_MAX * MSG_STR_LEN(ENV_MAX_STRING))
+	MSG_MAX2(2 + MSG_STR_LEN(0) + 4 + \
+	        (size_t)MSG_FINAL_MAX * MSG_STR_LEN(ENV_MAX_STRING), \
+	    2 + MSG_STR_LEN(MSG_FIELD_LEN(struct lookup_reply, arg)) + 4 + \
+	        MSG_STR_LEN(ENV_MAX_STRING))
 #define MSG_RESOLVE_LEN MSG_STR_LEN(ENV_MAX_STRING)
 #define MSG_RESOLVE_ANS_LEN \
 	(1 + MSG_STR_LEN(MSG_FIELD_LEN(struct lookup_dest, path)) + \
@@ -166,14 +182,18 @@ struct msg_deliver_ans {
 /* smtp <-> queue (ROOM, QUEUED_ANS, SPACE: 8; ROOM_ANS, COMMIT_ANS: 1) */
 #define MSG_COMMIT_LEN \
 	(MSG_STR_LEN(SPOOL_ID_LEN) + 8 + MSG_STR_LEN(ENV_MAX_ENCODED))
-#define MSG_MAX_QUEUE MSG_MAX2(MSG_MAX2(MSG_COMMIT_LEN, MSG_ID_LEN), 8)
+#define MSG_DATA_LEN (MSG_STR_LEN(SPOOL_ID_LEN) + MSG_STR_LEN(MSG_DATA_MAX))
+#define MSG_MAX_QUEUE \
+	MSG_MAX2( \
+	    MSG_MAX2(MSG_COMMIT_LEN, MSG_DATA_LEN), MSG_MAX2(MSG_ID_LEN, 8))
 /* queue <-> local */
 #define MSG_DELIVER_LEN \
 	(MSG_STR_LEN(MSG_FIELD_LEN(struct msg_deliver, maildir)) + \
 	    MSG_STR_LEN(MSG_FIELD_LEN(struct msg_deliver, return_path)) + \
-	    MSG_STR_LEN(MSG_FIELD_LEN(struct msg_deliver, rcpt)) + 16)
+	    MSG_STR_LEN(MSG_FIELD_LEN(struct msg_deliver, rcpt)) + \
+	    MSG_STR_LEN(MSG_FIELD_LEN(struct msg_deliver, unique)) + 1 + 16)
 #define MSG_DELIVER_ANS_LEN \
-	(1 + MSG_STR_LEN(MSG_FIELD_LEN(struct msg_deliver_ans, dsn)) + \
+	(2 + MSG_STR_LEN(MSG_FIELD_LEN(struct msg_deliver_ans, dsn)) + \
 	    MSG_STR_LEN(MSG_FIELD_LEN(struct msg_deliver_ans, error)))
 #define MSG_MAX_LOCAL MSG_MAX2(MSG_DELIVER_LEN, MSG_DELIVER_ANS_LEN)
 
@@ -193,6 +213,8 @@ void msg_enc_u64(struct buf *out, uint64_t v);
 void msg_enc_id(struct buf *out, uint8_t ok, const char *id);
 int msg_enc_commit(struct buf *out, const char *id, uint64_t data_len,
     const struct envelope *env);
+void
+msg_enc_data(struct buf *out, const char *id, const void *data, size_t len);
 void msg_enc_deliver(struct buf *out, const struct msg_deliver *m);
 void msg_enc_deliver_ans(struct buf *out, const struct msg_deliver_ans *m);
 
@@ -216,6 +238,9 @@ int msg_dec_u8(const void *p, size_t n, uint8_t *v);
 /* "ok + id" (MSG_OPEN_ANS) or, with want_ok NULL, a bare id (ABORT). */
 int msg_dec_id(const void *p, size_t n, uint8_t *ok, char id[SPOOL_ID_LEN + 1]);
 int msg_dec_commit(const void *p, size_t n, struct msg_commit *m);
+/* *data points into p. */
+int msg_dec_data(const void *p, size_t n, char id[SPOOL_ID_LEN + 1],
+    const void **data, size_t *len);
 int msg_dec_deliver(const void *p, size_t n, struct msg_deliver *m);
 int msg_dec_deliver_ans(const void *p, size_t n, struct msg_deliver_ans *m);
 /* An address for MSG_RESOLVE. */
@@ -232,7 +257,21 @@ int msg_check(enum proc_role self, enum proc_role from, uint16_t type,
 
 /* Is this a safe absolute path (no ".", "..", empty components, controls)? */
 int msg_path_ok(const char *path);
-/* A queue ID: exactly SPOOL_ID_LEN characters of [0-9A-Z]. */
-int msg_id_ok(const char *id);
+/*
+ * The checks the decoders make of what a peer names, for those who must
+ * not send what would be refused: the lookup process checks its tables
+ * with them when it loads them, the queue an address before it asks
+ * where it goes.
+ *
+ * A final address: "local@domain", both parts non-empty, at most
+ * ENV_MAX_STRING octets of UTF-8 without control characters.
+ */
+int msg_address_ok(const char *addr);
+/* A new address a reply shows (relocated_maps): an address of at most
+ * LOOKUP_ARG_MAX octets. */
+int msg_target_ok(const char *addr);
+/* Table text a reply quotes (client_access_maps): 1 to LOOKUP_ARG_MAX
+ * octets of printable ASCII. */
+int msg_reply_text_ok(const char *text);
 
 #endif

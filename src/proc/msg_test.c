@@ -144,9 +144,7 @@ lookup_messages(void **state)
 
 	b.len = 0;
 	memset(&lr, 0, sizeof(lr));
-	lr.code = 550;
-	snprintf(lr.esc, sizeof(lr.esc), "5.1.123");
-	memset(lr.text, 't', sizeof(lr.text) - 1);
+	lr.verdict = LOOKUP_V_ACCEPT;
 	lr.nfinal = MSG_FINAL_MAX;
 	lr.final = calloc(lr.nfinal, sizeof(*lr.final));
 	assert_non_null(lr.final);
@@ -196,8 +194,10 @@ local_messages(void **state)
 	free(s);
 	memset(md.return_path, 'r', sizeof(md.return_path) - 1);
 	memset(md.rcpt, 'p', sizeof(md.rcpt) - 1);
+	memset(md.unique, 'u', sizeof(md.unique) - 1);
+	md.look_for_copy = 1;
 	md.off = SPOOL_DATA_OFFSET;
-	md.len = UINT64_MAX / 2;
+	md.len = UINT64_MAX / 4;
 	msg_enc_deliver(&b, &md);
 	expect_largest("MSG_DELIVER", ROLE_QUEUE, ROLE_LOCAL, MSG_DELIVER, &b,
 	    MSG_DELIVER_LEN);
@@ -205,6 +205,7 @@ local_messages(void **state)
 	b.len = 0;
 	memset(&da, 0, sizeof(da));
 	da.status = 1;
+	da.found_copy = 1;
 	snprintf(da.dsn, sizeof(da.dsn), "4.2.123");
 	memset(da.error, 'e', sizeof(da.error) - 1);
 	msg_enc_deliver_ans(&b, &da);
@@ -288,6 +289,21 @@ largest_commit(void **state)
 	envelope_free(&env);
 }
 
+static void
+data_message(void **state)
+{
+	struct buf b;
+	char *text = filled(MSG_DATA_MAX, 't');
+
+	(void)state;
+	buf_init(&b, MSG_MAX_QUEUE);
+	msg_enc_data(&b, "1K1C0B02NR8000", text, MSG_DATA_MAX);
+	expect_largest(
+	    "MSG_DATA", ROLE_SMTP, ROLE_QUEUE, MSG_DATA, &b, MSG_DATA_LEN);
+	free(text);
+	buf_free(&b);
+}
+
 /* The buffer a message is built in may be smaller than the channel: the
  * encoder says so instead of overflowing it. */
 static void
@@ -350,6 +366,7 @@ main(void)
 	    cmocka_unit_test(lookup_messages),
 	    cmocka_unit_test(local_messages),
 	    cmocka_unit_test(largest_commit),
+	    cmocka_unit_test(data_message),
 	    cmocka_unit_test(commit_into_a_small_buffer_is_refused),
 	    cmocka_unit_test(channels_have_one_bound_each),
 	};

@@ -49,6 +49,7 @@ delivered(void *arg, const struct maildir_delivery *d)
 	if (j->st->queue != NULL && j->st->queue == j->from) {
 		memset(&a, 0, sizeof(a));
 		a.status = d->status;
+		a.found_copy = d->found_copy ? 1 : 0;
 		snprintf(a.dsn, sizeof(a.dsn), "%s", d->dsn);
 		snprintf(a.error, sizeof(a.error), "%s", d->error);
 		buf_init(&b, MSG_MAX_LOCAL);
@@ -97,6 +98,8 @@ on_request(void *arg, struct ipc *ipc, struct ipc_msg *m)
 	req.maildir = j->m.maildir;
 	req.return_path = j->m.return_path;
 	req.rcpt = j->m.rcpt;
+	req.unique = j->m.unique;
+	req.look_for_copy = j->m.look_for_copy;
 	local_deliver(st->la, &req, delivered, j);
 	return;
 bad:

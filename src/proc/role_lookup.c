@@ -107,13 +107,10 @@ on_request(void *arg, struct ipc *ipc, struct ipc_msg *m)
 		if ((bad = msg_dec_rcpt(m->data, m->len, &rq)) != 0)
 			break;
 		if (m->type == MSG_RCPT) {
-			struct lookup_client cl;
-
 			/* Relay permission is decided here, from the
 			 * client's address, not taken from the smtp side. */
-			lookup_client(st->lk, &rq.client, &cl);
-			lookup_rcpt(st->lk, rq.local, rq.domain, cl.may_relay,
-			    &cl, &lr);
+			lookup_rcpt(
+			    st->lk, &rq.client, rq.local, rq.domain, &lr);
 		} else {
 			lookup_vrfy(st->lk, rq.local, rq.domain, &lr);
 		}
@@ -163,6 +160,7 @@ role_lookup_new(uv_loop_t *loop, const struct conf *c, char *err, size_t errsz)
 		free(st);
 		return NULL;
 	}
+	lookup_log_problems(st->lk);
 	st->ss = sessions_new();
 	apply(st, c);
 	return st;
@@ -179,6 +177,7 @@ role_lookup_reload(struct lk_state *st, const struct conf *c)
 		log_warnx("lookup: reload: %s; keeping the tables in use", err);
 		return;
 	}
+	lookup_log_problems(lk);
 	lookup_free(st->lk);
 	st->lk = lk;
 	apply(st, c);

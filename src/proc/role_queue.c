@@ -1,8 +1,9 @@
 /*
  * role_queue - the queue process: the only one that writes the spool.
- * It creates message files for the smtp processes (handing them a
- * descriptor), commits them, and runs the scheduler, asking the lookup
- * process where mail goes and the local process to deliver it.
+ * It opens messages for the smtp processes, takes their text as it comes
+ * (an smtp process never holds a spool descriptor), commits them, and
+ * runs the scheduler, asking the lookup process where mail goes and the
+ * local process to deliver it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,23 +19,17 @@
 #include "../queue/sched.h"
 #include "../queue/store.h"
 #include "child.h"
+#include "openmsgs.h"
 #include "qparams.h"
 #include "svc_ipc.h"
 
 #define STOP_GRACE_MS 30000
-
-struct q_open {
-	struct queue_msg *m;
-	struct q_open *next;
-};
 
 /* An smtp process; it lives while its channel is open or commits of its
  * messages are in flight. */
 struct q_peer {
 	struct q_state *st;
 	struct ipc *ipc;
-	struct q_open *open;
-	unsigned nopen;
 	int refs;
 	struct q_peer *next;
 };
@@ -45,7 +40,9 @@ struct q_state {
 	struct sched *sched;
 	struct svc_ipc *svc;
 	struct q_peer *peers;
-	unsigned max_open; /* messages one smtp process may have open */
+	struct openmsgs *open; /* messages being received, by their peer */
+	uint64_t text_max;     /* octets one message may send, at most */
+	unsigned max_open;     /* messages one smtp process may have open */
 	uv_timer_t stop_timer;
 	uv_timer_t space_timer;
 	uint64_t stop_started;
@@ -82,15 +79,7 @@ peer_unref(struct q_peer *p)
 static void
 peer_gone(struct q_peer *p)
 {
-	struct q_open *o, *next;
-
-	for (o = p->open; o; o = next) {
-		next = o->next;
-		queue_msg_abort(o->m);
-		free(o);
-	}
-	p->open = NULL;
-	p->nopen = 0;
+	openmsgs_drop(p->st->open, p);
 	if (p->ipc) {
 		ipc_close(p->ipc);
 		p->ipc = NULL;
@@ -108,23 +97,6 @@ peer_closed(void *arg, struct ipc *ipc)
 	peer_gone(p);
 }
 
-static struct queue_msg *
-take_open(struct q_peer *p, const char *id)
-{
-	struct q_open **op, *o;
-	struct queue_msg *m;
-
-	for (op = &p->open; (o = *op) != NULL; op = &o->next)
-		if (strcmp(queue_msg_id(o->m), id) == 0) {
-			*op = o->next;
-			p->nopen--;
-			m = o->m;
-			free(o);
-			return m;
-		}
-	return NULL;
-}
-
 static void
 send_u8(struct q_peer *p, uint16_t type, uint32_t id, uint8_t v)
 {
@@ -137,7 +109,10 @@ committed(void *arg, int status)
 {
 	struct q_commit *c = arg;
 
-	send_u8(c->p, MSG_COMMIT_ANS, c->id, status == 0);
+	send_u8(c->p, MSG_COMMIT_ANS, c->id,
+	    status == 0             ? MSG_COMMIT_OK
+	        : status == -ENOSPC ? MSG_COMMIT_NO_ROOM
+	                            : MSG_COMMIT_FAILED);
 	peer_unref(c->p);
 	free(c);
 }
@@ -145,39 +120,52 @@ committed(void *arg, int status)
 static void
 do_open(struct q_peer *p, uint32_t id)
 {
-	struct queue_msg *m = NULL;
-	struct q_open *o;
+	struct q_state *st = p->st;
+	struct queue_msg *m;
 	struct buf b;
-	int fd = -1;
 
-	/* One message per session, and a few opened ahead: more is not a
-	 * working smtp process, and would run the queue out of files. */
-	if (p->nopen < p->st->max_open)
-		m = queue_msg_open(p->st->q);
-	else
+	buf_init(&b, 256);
+	/* One message per session: more is not a working smtp process. */
+	if (openmsgs_count(st->open, p) >= st->max_open) {
 		log_warnx("queue: an smtp process has %u messages open; "
 		          "refusing more",
-		    p->nopen);
-	buf_init(&b, 256);
-	if (m != NULL && (fd = dup(queue_msg_fd(m))) < 0) {
-		log_warn("queue: dup");
-		queue_msg_abort(m);
-		m = NULL;
-	}
-	if (m == NULL) {
+		    st->max_open);
 		msg_enc_id(&b, 0, "");
-		ipc_send(p->ipc, MSG_OPEN_ANS, id, b.data, b.len, -1);
-		buf_free(&b);
-		return;
+	} else {
+		m = queue_msg_open(st->q);
+		openmsgs_add(st->open, m, p);
+		msg_enc_id(&b, 1, queue_msg_id(m));
 	}
-	o = xmalloc(sizeof(*o));
-	o->m = m;
-	o->next = p->open;
-	p->open = o;
-	p->nopen++;
-	msg_enc_id(&b, 1, queue_msg_id(m));
-	ipc_send(p->ipc, MSG_OPEN_ANS, id, b.data, b.len, fd);
+	ipc_send(p->ipc, MSG_OPEN_ANS, id, b.data, b.len, -1);
 	buf_free(&b);
+}
+
+/* Text of an open message.  -1: the peer broke the protocol. */
+static int
+do_data(struct q_peer *p, struct ipc_msg *msg)
+{
+	char id[SPOOL_ID_LEN + 1];
+	struct queue_msg *m;
+	const void *data;
+	size_t len;
+
+	if (msg_dec_data(msg->data, msg->len, id, &data, &len) < 0)
+		return -1;
+	/* Text for a message just aborted (the session ended while its
+	 * text was on the way) is dropped; text for one that is not this
+	 * peer's is a broken protocol. */
+	if ((m = openmsgs_get(p->st->open, id, p)) == NULL)
+		return 0;
+	if (queue_msg_len(m) + len > p->st->text_max) {
+		log_warnx("queue: %s: more text than any message may have; "
+		          "closing the channel",
+		    id);
+		return -1;
+	}
+	/* A failure is remembered by the message: its commit fails. */
+	if (queue_msg_write(m, data, len) < 0)
+		log_warn("queue: %s: cannot keep the text", id);
+	return 0;
 }
 
 static int
@@ -186,31 +174,29 @@ do_commit(struct q_peer *p, struct ipc_msg *msg)
 	struct msg_commit mc;
 	struct queue_msg *m;
 	struct q_commit *c;
-	struct stat sb;
 
 	if (msg_dec_commit(msg->data, msg->len, &mc) < 0)
 		return -1;
-	if ((m = take_open(p, mc.id)) == NULL) {
+	if ((m = openmsgs_take(p->st->open, mc.id, p)) == NULL) {
 		/* Not one of this process's messages. */
 		envelope_free(&mc.env);
 		return -1;
 	}
-	/* The text must be in the file it claims to be in. */
-	if (fstat(queue_msg_fd(m), &sb) < 0 ||
-	    (uint64_t)sb.st_size < SPOOL_DATA_OFFSET + mc.data_len) {
-		log_warnx("queue: %s: commit claims %llu octets the file does "
-		          "not hold",
-		    mc.id, (unsigned long long)mc.data_len);
+	/* The text is what was sent, octet for octet. */
+	if (queue_msg_len(m) != mc.data_len) {
+		log_warnx("queue: %s: commit claims %llu octets, %llu came",
+		    mc.id, (unsigned long long)mc.data_len,
+		    (unsigned long long)queue_msg_len(m));
 		queue_msg_abort(m);
 		envelope_free(&mc.env);
-		send_u8(p, MSG_COMMIT_ANS, msg->id, 0);
+		send_u8(p, MSG_COMMIT_ANS, msg->id, MSG_COMMIT_FAILED);
 		return 0;
 	}
 	c = xmalloc(sizeof(*c));
 	c->p = p;
 	c->id = msg->id;
 	p->refs++;
-	queue_msg_commit(m, &mc.env, mc.data_len, committed, c);
+	queue_msg_commit(m, &mc.env, committed, c);
 	envelope_free(&mc.env);
 	return 0;
 }
@@ -239,12 +225,15 @@ on_request(void *arg, struct ipc *ipc, struct ipc_msg *m)
 		if ((bad = m->len != 0) == 0)
 			do_open(p, m->id);
 		break;
+	case MSG_DATA:
+		bad = do_data(p, m);
+		break;
 	case MSG_COMMIT:
 		bad = do_commit(p, m);
 		break;
 	case MSG_ABORT:
 		if ((bad = msg_dec_id(m->data, m->len, NULL, id)) == 0 &&
-		    (qm = take_open(p, id)) != NULL)
+		    (qm = openmsgs_take(st->open, id, p)) != NULL)
 			queue_msg_abort(qm);
 		break;
 	case MSG_QUEUED:
@@ -303,7 +292,14 @@ space_due(uv_timer_t *t)
 static unsigned
 max_open(const struct conf *c)
 {
-	return (unsigned)c->max_sessions + SVC_OPEN_AHEAD;
+	return (unsigned)c->max_sessions;
+}
+
+/* The size limit, and our Received: header. */
+static uint64_t
+text_max(const struct conf *c)
+{
+	return c->message_size_limit + 64 * 1024;
 }
 
 static int
@@ -325,6 +321,8 @@ start(struct child *ch, const struct conf *c)
 	}
 	queue_params_from(c, &qp);
 	st->max_open = max_open(c);
+	st->text_max = text_max(c);
+	st->open = openmsgs_new();
 	st->q = queue_new(child_loop(ch), store, &qp);
 	st->svc = svc_ipc_new(child_loop(ch), ROLE_QUEUE);
 	svc_ipc_on_lost(st->svc, child_report_lost, ch);
@@ -354,6 +352,7 @@ reload(struct child *ch, const struct conf *c)
 
 	queue_params_from(c, &qp);
 	st->max_open = max_open(c);
+	st->text_max = text_max(c);
 	queue_set_params(st->q, &qp);
 	sched_params_from(c, &sp);
 	sched_set_params(st->sched, &sp);
@@ -413,6 +412,7 @@ stop_poll(uv_timer_t *t)
 	}
 	sched_free(st->sched);
 	svc_ipc_free(st->svc);
+	openmsgs_free(st->open);
 	queue_free(st->q);
 	child_exit(st->ch, 0);
 }

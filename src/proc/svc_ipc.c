@@ -32,11 +32,18 @@ struct pending {
 	struct pending *next;
 };
 
-#define READY_MAX SVC_OPEN_AHEAD
+/*
+ * Message text waiting to be read by the queue, at most: past HIGH,
+ * sessions stop reading from their clients until it is down to LOW.
+ */
+#define TEXT_HIGH (4u * 1024 * 1024)
+#define TEXT_LOW (1u * 1024 * 1024)
 
-struct ready {
-	int fd;
-	char id[SPOOL_ID_LEN + 1];
+/* A session waiting for the queue to catch up. */
+struct resume {
+	void (*cb)(void *arg);
+	void *arg;
+	struct resume *next;
 };
 
 struct svc_ipc {
@@ -49,15 +56,12 @@ struct svc_ipc {
 	uint64_t room; /* the queue's queue_room(), 0 until it says */
 	int room_known;
 	struct acache *cache; /* answers that hold until the next reload */
-	struct ready ready[READY_MAX];
-	unsigned nready, opening;
+	struct resume *resume_head, **resume_tail;
 	void (*lost)(void *arg, enum proc_role role);
 	void *lost_arg;
 };
 
-static void refill(struct svc_ipc *sv);
-static void drop_ready(struct svc_ipc *sv);
-static void s_abort(void *ctx, const char *id);
+static void resume_all(void *arg);
 
 /* Answer a request as if its peer had said "not now". */
 static void
@@ -76,20 +80,17 @@ fail_pending(struct pending *p)
 		break;
 	case MSG_LOOKUP_ANS:
 		memset(&lr, 0, sizeof(lr));
-		lr.code = 451;
-		snprintf(lr.esc, sizeof(lr.esc), "4.3.0");
-		snprintf(lr.text, sizeof(lr.text),
-		    "Temporary lookup failure, try again later");
+		lr.verdict = LOOKUP_V_TEMPFAIL;
 		p->cb.lookup(p->arg, &lr);
 		break;
 	case MSG_ROOM_ANS:
 		p->cb.status(p->arg, -2);
 		break;
 	case MSG_COMMIT_ANS:
-		p->cb.status(p->arg, -1);
+		p->cb.status(p->arg, SVC_FAILED);
 		break;
 	case MSG_OPEN_ANS:
-		p->cb.open(p->arg, -1, "");
+		p->cb.open(p->arg, NULL);
 		break;
 	case MSG_QUEUED_ANS:
 		p->cb.count(p->arg, 0);
@@ -188,7 +189,7 @@ peer_closed(void *arg, struct ipc *ipc)
 	    proc_role_names[sv->self], proc_role_names[role]);
 	sv->peer[role] = NULL;
 	if (role == ROLE_QUEUE)
-		drop_ready(sv);
+		resume_all(sv);
 	fail_role(sv, role);
 	if (sv->lost)
 		sv->lost(sv->lost_arg, role);
@@ -205,7 +206,7 @@ reject(
 	sv->peer[role] = NULL;
 	ipc_close(ipc);
 	if (role == ROLE_QUEUE)
-		drop_ready(sv); /* opened on the channel that is gone */
+		resume_all(sv);
 	fail_role(sv, role);
 	if (sv->lost)
 		sv->lost(sv->lost_arg, role);
@@ -223,7 +224,7 @@ cacheable(uint16_t type, const void *data, size_t len)
 	case MSG_LOOKUP_ANS:
 		/* A temporary failure is not a verdict on the recipient. */
 		if (msg_dec_lookup_ans(data, len, &lr) == 0) {
-			ok = lr.code < 400 || lr.code >= 500;
+			ok = !lookup_verdict_temporary(lr.verdict);
 			lookup_reply_free(&lr);
 		}
 		return ok;
@@ -267,16 +268,22 @@ answer_with(
 		lookup_reply_free(&lr);
 		return 0;
 	case MSG_ROOM_ANS:
-	case MSG_COMMIT_ANS:
 		if (msg_dec_u8(data, len, &v8) < 0 || v8 > 1)
 			return -1;
 		p->cb.status(p->arg, v8 ? 0 : -1);
 		return 0;
-	case MSG_OPEN_ANS:
-		if (msg_dec_id(data, len, &v8, id) < 0 ||
-		    (v8 == 1) != (fd >= 0))
+	case MSG_COMMIT_ANS:
+		if (msg_dec_u8(data, len, &v8) < 0 || v8 > MSG_COMMIT_NO_ROOM)
 			return -1;
-		p->cb.open(p->arg, v8 ? fd : -1, v8 ? id : "");
+		p->cb.status(p->arg,
+		    v8 == MSG_COMMIT_OK            ? 0
+		        : v8 == MSG_COMMIT_NO_ROOM ? SVC_NO_ROOM
+		                                   : SVC_FAILED);
+		return 0;
+	case MSG_OPEN_ANS:
+		if (msg_dec_id(data, len, &v8, id) < 0 || fd >= 0)
+			return -1;
+		p->cb.open(p->arg, v8 ? id : NULL);
 		return 0;
 	case MSG_QUEUED_ANS:
 		if (msg_dec_u64(data, len, &v64) < 0)
@@ -293,6 +300,7 @@ answer_with(
 			return -1;
 		memset(&md, 0, sizeof(md));
 		md.status = (enum maildir_status)da.status;
+		md.found_copy = da.found_copy;
 		snprintf(md.dsn, sizeof(md.dsn), "%s", da.dsn);
 		snprintf(md.error, sizeof(md.error), "%s", da.error);
 		p->cb.deliver(p->arg, &md);
@@ -343,8 +351,7 @@ on_answer(void *arg, struct ipc *ipc, struct ipc_msg *m)
 	}
 	log_debug("%s: answer %u (type %u) from %s", proc_role_names[sv->self],
 	    m->id, m->type, proc_role_names[role]);
-	if (p->to != role || p->answer != m->type ||
-	    (m->fd >= 0 && m->type != MSG_OPEN_ANS) ||
+	if (p->to != role || p->answer != m->type || m->fd >= 0 ||
 	    answer_with(p, m->type, m->data, m->len, m->fd) < 0) {
 		if (m->fd >= 0)
 			close(m->fd);
@@ -368,15 +375,26 @@ svc_ipc_new(uv_loop_t *loop, enum proc_role self)
 	sv->self = self;
 	sv->next_id = 1;
 	sv->cache = acache_new();
+	sv->resume_tail = &sv->resume_head;
 	return sv;
 }
 
-/* Messages opened ahead belong to a queue process that is gone. */
+/* The queue caught up, or went away: sessions read on. */
 static void
-drop_ready(struct svc_ipc *sv)
+resume_all(void *arg)
 {
-	while (sv->nready > 0)
-		close(sv->ready[--sv->nready].fd);
+	struct svc_ipc *sv = arg;
+	struct resume *r = sv->resume_head;
+
+	sv->resume_head = NULL;
+	sv->resume_tail = &sv->resume_head;
+	while (r != NULL) {
+		struct resume *next = r->next;
+
+		r->cb(r->arg);
+		free(r);
+		r = next;
+	}
 }
 
 void
@@ -393,7 +411,7 @@ svc_ipc_free(struct svc_ipc *sv)
 		}
 		fail_role(sv, (enum proc_role)r);
 	}
-	drop_ready(sv);
+	resume_all(sv);
 	acache_free(sv->cache);
 	free(sv);
 }
@@ -408,14 +426,12 @@ svc_ipc_set_peer(struct svc_ipc *sv, enum proc_role role, int fd)
 	}
 	if (role == ROLE_QUEUE) {
 		sv->room_known = 0; /* until the new queue process says */
-		drop_ready(sv);
+		resume_all(sv);
 	}
 	if (role == ROLE_LOOKUP)
 		acache_clear(sv->cache);
 	sv->peer[role] = ipc_new(sv->loop, fd, msg_channel_max(sv->self, role),
 	    on_answer, peer_closed, sv);
-	if (role == ROLE_QUEUE && sv->self == ROLE_SMTP)
-		refill(sv);
 }
 
 void
@@ -566,55 +582,54 @@ s_room(void *ctx, uint64_t size, svc_status_cb cb, void *arg)
 	buf_free(&b);
 }
 
-/* A message opened ahead has come (or not). */
-static void
-ready_opened(void *arg, int fd, const char *id)
-{
-	struct svc_ipc *sv = arg;
-
-	sv->opening--;
-	if (fd < 0)
-		return; /* the queue cannot now: the next DATA asks itself */
-	if (sv->nready == READY_MAX || sv->peer[ROLE_QUEUE] == NULL) {
-		close(fd);
-		s_abort(sv, id);
-		return;
-	}
-	sv->ready[sv->nready].fd = fd;
-	snprintf(sv->ready[sv->nready].id, sizeof(sv->ready[0].id), "%s", id);
-	sv->nready++;
-}
-
-/* Keep a few messages opened ahead of the DATA commands that take them. */
-static void
-refill(struct svc_ipc *sv)
-{
-	while (sv->peer[ROLE_QUEUE] != NULL &&
-	    sv->nready + sv->opening < READY_MAX) {
-		struct pending t = {.arg = sv};
-
-		t.cb.open = ready_opened;
-		sv->opening++;
-		request(sv, ROLE_QUEUE, MSG_OPEN, MSG_OPEN_ANS, NULL, &t);
-	}
-}
-
 static void
 s_open(void *ctx, svc_open_cb cb, void *arg)
 {
 	struct svc_ipc *sv = ctx;
 	struct pending t = {.arg = arg};
-	struct ready r;
 
-	if (sv->nready > 0) {
-		r = sv->ready[--sv->nready];
-		refill(sv);
-		cb(arg, r.fd, r.id);
-		return;
-	}
 	t.cb.open = cb;
 	request(sv, ROLE_QUEUE, MSG_OPEN, MSG_OPEN_ANS, NULL, &t);
-	refill(sv);
+}
+
+static int
+s_write(void *ctx, const char *id, const void *p, size_t n)
+{
+	struct svc_ipc *sv = ctx;
+	struct buf b;
+
+	if (sv->peer[ROLE_QUEUE] == NULL)
+		return -1;
+	while (n > 0) {
+		size_t k = n < MSG_DATA_MAX ? n : MSG_DATA_MAX;
+
+		buf_init(&b, MSG_DATA_LEN);
+		msg_enc_data(&b, id, p, k);
+		ipc_send(sv->peer[ROLE_QUEUE], MSG_DATA, 0, b.data, b.len, -1);
+		buf_free(&b);
+		p = (const char *)p + k;
+		n -= k;
+	}
+	return 0;
+}
+
+static int
+s_throttle(void *ctx, void (*cb)(void *arg), void *arg)
+{
+	struct svc_ipc *sv = ctx;
+	struct resume *r;
+
+	if (sv->peer[ROLE_QUEUE] == NULL ||
+	    ipc_pending(sv->peer[ROLE_QUEUE]) <= TEXT_HIGH)
+		return 0;
+	r = xmalloc(sizeof(*r));
+	r->cb = cb;
+	r->arg = arg;
+	r->next = NULL;
+	*sv->resume_tail = r;
+	sv->resume_tail = &r->next;
+	ipc_on_drain(sv->peer[ROLE_QUEUE], TEXT_LOW, resume_all, sv);
+	return 1;
 }
 
 static void
@@ -629,7 +644,7 @@ s_commit(void *ctx, const char *id, const struct envelope *env,
 	buf_init(&b, MSG_MAX_QUEUE);
 	if (msg_enc_commit(&b, id, data_len, env) < 0) {
 		buf_free(&b);
-		cb(arg, -1);
+		cb(arg, SVC_FAILED);
 		return;
 	}
 	request(sv, ROLE_QUEUE, MSG_COMMIT, MSG_COMMIT_ANS, &b, &t);
@@ -667,6 +682,8 @@ static const struct smtp_services_ops smtp_ops = {
     .vrfy = s_vrfy,
     .room = s_room,
     .open = s_open,
+    .write = s_write,
+    .throttle = s_throttle,
     .commit = s_commit,
     .abort = s_abort,
     .queued = s_queued,
@@ -686,8 +703,18 @@ q_resolve(void *ctx, const char *addr, sched_resolve_cb cb, void *arg)
 {
 	struct svc_ipc *sv = ctx;
 	struct pending t = {.arg = arg};
+	struct lookup_dest dest;
 	struct buf b;
 
+	/* The lookup process would refuse it, and drop this channel: such
+	 * an address (from an older queue file) is delivered nowhere. */
+	if (!msg_address_ok(addr)) {
+		memset(&dest, 0, sizeof(dest));
+		dest.type = LOOKUP_DEST_UNKNOWN;
+		snprintf(dest.error, sizeof(dest.error), "bad address");
+		cb(arg, &dest);
+		return;
+	}
 	t.cb.resolve = cb;
 	buf_init(&b, MSG_MAX_LOOKUP);
 	msg_enc_text(&b, addr);
@@ -715,6 +742,8 @@ q_deliver(void *ctx, const struct local_req *req, local_cb cb, void *arg)
 	snprintf(m.maildir, sizeof(m.maildir), "%s", req->maildir);
 	snprintf(m.return_path, sizeof(m.return_path), "%s", req->return_path);
 	snprintf(m.rcpt, sizeof(m.rcpt), "%s", req->rcpt);
+	snprintf(m.unique, sizeof(m.unique), "%s", req->unique);
+	m.look_for_copy = req->look_for_copy ? 1 : 0;
 	m.off = req->src_off;
 	m.len = req->src_len;
 	p = xcalloc(1, sizeof(*p));

@@ -26,10 +26,6 @@
 #include "../smtp/smtp_services.h"
 #include "msg.h"
 
-/* Messages an smtp process keeps opened ahead of the DATA commands that
- * will take them, so that DATA waits for no other process. */
-#define SVC_OPEN_AHEAD 4
-
 struct svc_ipc;
 
 struct svc_ipc *svc_ipc_new(uv_loop_t *loop, enum proc_role self);

@@ -33,7 +33,7 @@ struct fix {
 	int nreq;
 	int lost[ROLE_COUNT];
 	int answered;
-	int code;
+	enum lookup_verdict verdict_rcpt;
 	size_t nfinal;
 	enum sessions_verdict verdict;
 };
@@ -138,7 +138,7 @@ rcpt_answered(void *arg, struct lookup_reply *r)
 	struct fix *f = arg;
 
 	f->answered++;
-	f->code = r->code;
+	f->verdict_rcpt = r->verdict;
 	f->nfinal = r->nfinal;
 }
 
@@ -187,9 +187,7 @@ largest_answer_is_taken(void **state)
 
 	ask_rcpt(f);
 	memset(&lr, 0, sizeof(lr));
-	lr.code = 250;
-	snprintf(lr.esc, sizeof(lr.esc), "2.1.123"); /* the longest */
-	memset(lr.text, 't', sizeof(lr.text) - 1);
+	lr.verdict = LOOKUP_V_ACCEPT;
 	lr.nfinal = MSG_FINAL_MAX;
 	lr.final = calloc(lr.nfinal, sizeof(*lr.final));
 	assert_non_null(lr.final);
@@ -210,10 +208,12 @@ largest_answer_is_taken(void **state)
 	ipc_send(f->lookup, MSG_LOOKUP_ANS, f->req_id, b.data, b.len, -1);
 	buf_free(&b);
 	run_until(f, &f->answered, 1);
-	if (f->answered != 1 || f->code != 250 || f->nfinal != MSG_FINAL_MAX)
-		fail_msg("expected the answer 250 with %d addresses; got %d "
-		         "answers, code %d, %zu addresses",
-		    MSG_FINAL_MAX, f->answered, f->code, f->nfinal);
+	if (f->answered != 1 || f->verdict_rcpt != LOOKUP_V_ACCEPT ||
+	    f->nfinal != MSG_FINAL_MAX)
+		fail_msg("expected the recipient accepted with %d addresses; "
+		         "got %d answers, verdict %d, %zu addresses",
+		    MSG_FINAL_MAX, f->answered, (int)f->verdict_rcpt,
+		    f->nfinal);
 	expect_lost(f, 0);
 }
 
@@ -266,10 +266,10 @@ peer_going_away_reports_the_loss(void **state)
 	run_until(f, &f->lost[ROLE_LOOKUP], 1);
 	expect_lost(f, 1);
 	/* The pending request failed, temporarily. */
-	if (f->answered != 1 || f->code != 451)
-		fail_msg("expected the pending request to fail with 451; got "
-		         "%d answers, code %d",
-		    f->answered, f->code);
+	if (f->answered != 1 || f->verdict_rcpt != LOOKUP_V_TEMPFAIL)
+		fail_msg("expected the pending request to fail temporarily; "
+		         "got %d answers, verdict %d",
+		    f->answered, (int)f->verdict_rcpt);
 }
 
 /* A channel replaced by the parent, or closed when the process stops, is

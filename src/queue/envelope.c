@@ -42,9 +42,8 @@ envelope_add_rcpt(struct envelope *env, const char *addr, const char *orig,
 {
 	struct env_rcpt *r;
 
-	/* The array doubles when full (its size is a power of two from
-	 * nrcpt): a decoder adding ENV_MAX_RCPT recipients must not copy it
-	 * at every one. */
+	/* Room doubles when a power of two is reached: adding n recipients
+	 * costs O(n), not O(n^2). */
 	if ((env->nrcpt & (env->nrcpt - 1)) == 0)
 		env->rcpt = xreallocarray(env->rcpt,
 		    env->nrcpt ? 2 * env->nrcpt : 1, sizeof(*env->rcpt));

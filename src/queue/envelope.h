@@ -43,6 +43,7 @@ struct env_rcpt {
 	uint32_t attempts;
 	int64_t next_try; /* unix seconds; 0 = now */
 	int unsaved;      /* state not yet in a status record (memory only) */
+	int uncertain;    /* a delivery's outcome was lost (memory only) */
 };
 
 struct envelope {

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/random.h>
+
 #include "../common/log.h"
 #include "../common/strutil.h"
 #include "../common/xmem.h"
@@ -37,16 +39,17 @@ struct queue {
 	uv_timer_t timer;
 	void (*ready_cb)(void *);
 	void *ready_arg;
+	uint64_t nonce_state;
 	struct dest *dests[DEST_BUCKETS];
 };
 
 struct queue_msg {
 	struct queue *q;
 	char id[STORE_ID_LEN + 1];
-	uint64_t handle; /* the store's */
-	int fd;
+	void *draft; /* the store's */
 	struct envelope env;
 	uint64_t data_len;
+	uint64_t nonce;
 	queue_commit_cb cb;
 	void *arg;
 };
@@ -317,12 +320,14 @@ all_final(const struct queue_item *it)
 
 /* Adds an item; env's contents move into it. */
 static struct queue_item *
-item_add(
-    struct queue *q, const char *id, struct envelope *env, uint64_t data_len)
+item_add(struct queue *q, const char *id, void *ref, struct envelope *env,
+    uint64_t data_len, uint64_t nonce)
 {
 	struct queue_item *it = xcalloc(1, sizeof(*it));
 
 	snprintf(it->id, sizeof(it->id), "%s", id);
+	it->ref = ref;
+	it->nonce = nonce;
 	it->env = *env;
 	envelope_init(env);
 	it->data_len = data_len;
@@ -348,6 +353,11 @@ queue_new(uv_loop_t *loop, struct queue_store *store,
 	q->store = store;
 	q->params = *params;
 	q->ready_tail = &q->ready_head;
+	if (getrandom(&q->nonce_state, sizeof(q->nonce_state), 0) !=
+	    sizeof(q->nonce_state))
+		q->nonce_state =
+		    (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
+	q->nonce_state |= 1;
 	uv_timer_init(loop, &q->timer);
 	q->timer.data = q;
 	return q;
@@ -393,15 +403,17 @@ struct recover_ctx {
 };
 
 static void
-recovered(void *arg, const char *id, struct envelope *env, uint64_t len)
+recovered(void *arg, const char *id, void *ref, struct envelope *env,
+    uint64_t len, uint64_t nonce)
 {
 	struct recover_ctx *rc = arg;
 	struct queue *q = rc->q;
-	struct queue_item *it = item_add(q, id, env, len);
+	struct queue_item *it = item_add(q, id, ref, env, len, nonce);
 
+	it->recovered = 1;
 	if (all_final(it)) {
 		/* Delivered before the crash, not yet removed. */
-		if (q->store->ops->remove(q->store->ctx, id) < 0)
+		if (q->store->ops->remove(q->store->ctx, ref) < 0)
 			log_warn("queue: %s: remove", id);
 		rc->removed++;
 		item_free(q, it);
@@ -426,29 +438,28 @@ queue_recover(struct queue *q)
 
 /* -------------------------------------------------------- receiving side */
 
+/* Unique enough to tell two messages' Maildir copies apart (xorshift64*). */
+static uint64_t
+next_nonce(struct queue *q)
+{
+	uint64_t x = q->nonce_state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	q->nonce_state = x;
+	return x * 0x2545F4914F6CDD1DULL;
+}
+
 struct queue_msg *
 queue_msg_open(struct queue *q)
 {
 	struct queue_msg *m = xcalloc(1, sizeof(*m));
 
 	m->q = q;
-	m->fd = q->store->ops->create(q->store->ctx, m->id, &m->handle);
-	if (m->fd < 0) {
-		int saved = errno;
-
-		log_warn("queue: cannot create a message file");
-		free(m);
-		errno = saved;
-		return NULL;
-	}
+	m->draft = q->store->ops->begin(q->store->ctx, m->id);
 	envelope_init(&m->env);
 	return m;
-}
-
-int
-queue_msg_fd(const struct queue_msg *m)
-{
-	return m->fd;
 }
 
 const char *
@@ -457,22 +468,39 @@ queue_msg_id(const struct queue_msg *m)
 	return m->id;
 }
 
+int
+queue_msg_write(struct queue_msg *m, const void *p, size_t n)
+{
+	struct queue *q = m->q;
+
+	return q->store->ops->append(q->store->ctx, m->draft, p, n);
+}
+
+uint64_t
+queue_msg_len(const struct queue_msg *m)
+{
+	struct queue *q = m->q;
+
+	return q->store->ops->length(q->store->ctx, m->draft);
+}
+
 static void
-committed(void *arg, int status)
+committed(void *arg, int status, void *ref)
 {
 	struct queue_msg *m = arg;
 	struct queue *q = m->q;
 	struct queue_item *it;
 
 	if (status < 0) {
-		m->cb(m->arg, -1);
+		log_warnx("%s: commit failed: %s", m->id, strerror(-status));
+		m->cb(m->arg, status);
 		envelope_free(&m->env);
 		free(m);
 		return;
 	}
 	log_info("%s: from=<%s>, size=%" PRIu64 ", nrcpt=%zu (queue active)",
 	    m->id, m->env.sender, m->data_len, m->env.nrcpt);
-	it = item_add(q, m->id, &m->env, m->data_len);
+	it = item_add(q, m->id, ref, &m->env, m->data_len, m->nonce);
 	m->cb(m->arg, 0);
 	free(m);
 	schedule(q, it);
@@ -480,24 +508,25 @@ committed(void *arg, int status)
 }
 
 void
-queue_msg_commit(struct queue_msg *m, struct envelope *env, uint64_t data_len,
-    queue_commit_cb cb, void *arg)
+queue_msg_commit(
+    struct queue_msg *m, struct envelope *env, queue_commit_cb cb, void *arg)
 {
 	struct queue *q = m->q;
 
 	m->env = *env;
 	envelope_init(env);
-	m->data_len = data_len;
+	m->data_len = queue_msg_len(m);
+	m->nonce = next_nonce(q);
 	m->cb = cb;
 	m->arg = arg;
-	q->store->ops->commit(q->store->ctx, m->id, m->handle, m->fd, data_len,
-	    &m->env, committed, m);
+	q->store->ops->commit(
+	    q->store->ctx, m->draft, &m->env, m->nonce, committed, m);
 }
 
 void
 queue_msg_abort(struct queue_msg *m)
 {
-	m->q->store->ops->discard(m->q->store->ctx, m->id, m->handle, m->fd);
+	m->q->store->ops->discard(m->q->store->ctx, m->draft);
 	envelope_free(&m->env);
 	free(m);
 }
@@ -564,7 +593,7 @@ static void
 mark(struct queue *q, struct queue_item *it, enum spool_status_type type,
     const char *value)
 {
-	if (q->store->ops->mark(q->store->ctx, it->id, type, value) < 0)
+	if (q->store->ops->mark(q->store->ctx, it->ref, type, value) < 0)
 		log_warn("queue: %s: cannot record delivery status", it->id);
 }
 
@@ -637,7 +666,7 @@ queue_release(struct queue *q, struct queue_item *it)
 {
 	it->leased = 0;
 	if (all_final(it)) {
-		if (q->store->ops->remove(q->store->ctx, it->id) < 0)
+		if (q->store->ops->remove(q->store->ctx, it->ref) < 0)
 			log_warn("queue: %s: remove", it->id);
 		else
 			log_info("%s: removed", it->id);
@@ -655,5 +684,5 @@ queue_release(struct queue *q, struct queue_item *it)
 int
 queue_open_data(struct queue *q, const struct queue_item *it, uint64_t *off)
 {
-	return q->store->ops->open_data(q->store->ctx, it->id, off);
+	return q->store->ops->open_data(q->store->ctx, it->ref, off);
 }

@@ -2,26 +2,35 @@
  * NAME
  *	queue - accepted messages, from commit to the last delivery
  * PURPOSE
- *	The receiving side opens a message (a writable fd), commits it
- *	(durable before the callback says so) or aborts it.  The delivery side
+ *	The receiving side opens a message, hands over its text as it
+ *	arrives, and commits it (durable before the callback says so) or
+ *	aborts it.  The delivery side
  *	claims due messages with a lease, records each recipient's outcome
  *	and releases them; a message whose recipients are all final is
  *	removed.  A per-destination index counts the messages waiting for
  *	each recipient domain (for ETRN and ATRN).  Storage is a backend
  *	(store.h); scheduling state lives here, in memory.
  *
- *	On-disk states (local spool) and what recovery at boot does:
- *	  queue/f<n>, written or being committed kept for reuse: it never got
- *	                                         a 250
- *	  queue/<id>, header and envelope valid  loaded; pending recipients
- *	                                         are delivered
- *	  queue/<id>, torn or invalid            moved to corrupt/ and logged
- *	  status records after the envelope      recipients marked delivered
- *	                                         or failed are skipped; records
- *	                                         stop at the first torn or
- *	                                         foreign one (a recipient may
- *	                                         get a duplicate, never less)
- *	  queue/<id>, every recipient final      removed
+ *	On-disk states (local spool, see spool.h) and what recovery at boot
+ *	does:
+ *	  tmp/<anything>                         a file that never got a name
+ *	                                         in queue/ (no 250): removed
+ *	  queue/<id>, header, index and          loaded; pending recipients
+ *	  envelopes valid                        are delivered
+ *	  queue/<id>, header or index torn or    moved to corrupt/ and logged
+ *	  invalid (a file is named only once
+ *	  synced: a media error)
+ *	  one message's envelope invalid         the others are loaded; a copy
+ *	                                         of the file goes to corrupt/
+ *	  status records after the index         recipients marked delivered
+ *	                                         or failed are skipped, and
+ *	                                         messages marked done; records
+ *	                                         stop at the first torn one (a
+ *	                                         delivery may be tried again,
+ *	                                         never skipped)
+ *	  queue/<id>, every message done         removed
+ *	  queue/f<digits> (earlier format's      removed: never a message
+ *	  spare files)
  * TRUST
  *	queue process.  Envelopes from the smtp side are re-validated by the
  *	record codec before they are stored.
@@ -50,8 +59,11 @@ struct queue_item {
 	char id[STORE_ID_LEN + 1];
 	struct envelope env;
 	uint64_t data_len;
-	int64_t due; /* unix seconds: the next attempt */
+	uint64_t nonce; /* with id, names this message's Maildir copies */
+	int recovered;  /* loaded at boot: a delivery may have happened */
+	int64_t due;    /* unix seconds: the next attempt */
 	int leased;
+	void *ref; /* the store's */
 	/* private to queue.c */
 	size_t heap_idx;
 	int in_ready;
@@ -72,17 +84,21 @@ int queue_recover(struct queue *q);
 
 /* ------------------------------------------------------ receiving side */
 
-/* A new message; NULL with errno set on failure. */
+/* A new message, with a fresh queue ID. */
 struct queue_msg *queue_msg_open(struct queue *q);
-int queue_msg_fd(const struct queue_msg *m);
 const char *queue_msg_id(const struct queue_msg *m);
+/* Add text.  0, or -1 with errno set; the commit then fails. */
+int queue_msg_write(struct queue_msg *m, const void *p, size_t n);
+/* Octets of text so far. */
+uint64_t queue_msg_len(const struct queue_msg *m);
 /*
- * Commit data_len octets written to the fd, with env (its contents move
- * into the queue; env is left empty).  cb(arg, 0) once durable, cb(arg,
- * -1) if not; the message handle is gone either way.
+ * Commit the text with env (its contents move into the queue; env is left
+ * empty).  cb(arg, 0) once durable; cb(arg, -ENOSPC) when the spool is
+ * full, cb(arg, -errno) on another failure.  The message handle is gone
+ * either way.
  */
-void queue_msg_commit(struct queue_msg *m, struct envelope *env,
-    uint64_t data_len, queue_commit_cb cb, void *arg);
+void queue_msg_commit(
+    struct queue_msg *m, struct envelope *env, queue_commit_cb cb, void *arg);
 void queue_msg_abort(struct queue_msg *m);
 /* Is there room for a message of size octets (0: unknown)? */
 int queue_has_room(struct queue *q, uint64_t size);

@@ -202,7 +202,8 @@ job_done(void *arg, const struct maildir_delivery *d)
 	switch (d->status) {
 	case MAILDIR_OK:
 		log_outcome(r, j->rcpt, "local", d->dsn, "sent",
-		    "delivered to maildir");
+		    d->found_copy ? "delivered to maildir by an earlier attempt"
+		                  : "delivered to maildir");
 		queue_rcpt_delivered(s->q, r->it, j->rcpt);
 		break;
 	case MAILDIR_TEMPFAIL:
@@ -211,6 +212,8 @@ job_done(void *arg, const struct maildir_delivery *d)
 		defer(s, r, j->rcpt, "local", d->dsn, text);
 		break;
 	case MAILDIR_NOT_TRIED:
+		/* The agent went away: it may have delivered all the same. */
+		r->it->env.rcpt[j->rcpt].uncertain = 1;
 		defer_after(
 		    s, r, j->rcpt, "local", d->dsn, d->error, RETRY_SOON_MS);
 		break;
@@ -233,8 +236,16 @@ static void
 start_job(struct sched *s, struct job *j)
 {
 	struct run *r = j->run;
+	struct env_rcpt *rc = &r->it->env.rcpt[j->rcpt];
 	struct local_req req;
+	char unique[80];
 
+	/* Fixed for this message and recipient: see maildir.h. */
+	snprintf(unique, sizeof(unique), "%lld.Q%sN%016llxR%zu",
+	    (long long)(r->it->env.arrival / 1000000), r->it->id,
+	    (unsigned long long)r->it->nonce, j->rcpt);
+	req.unique = unique;
+	req.look_for_copy = r->it->recovered || rc->uncertain;
 	req.src_fd = r->fd;
 	req.src_off = r->off;
 	req.src_len = r->it->data_len;

@@ -28,6 +28,8 @@
 struct call {
 	char maildir[256];
 	char rcpt[256];
+	char unique[80];
+	int look_for_copy;
 	local_cb cb;
 	void *arg;
 	int answered;
@@ -89,6 +91,8 @@ fake_deliver(void *ctx, const struct local_req *req, local_cb cb, void *arg)
 	c = &f->calls[f->ncalls++];
 	snprintf(c->maildir, sizeof(c->maildir), "%s", req->maildir);
 	snprintf(c->rcpt, sizeof(c->rcpt), "%s", req->rcpt);
+	snprintf(c->unique, sizeof(c->unique), "%s", req->unique);
+	c->look_for_copy = req->look_for_copy;
 	c->cb = cb;
 	c->arg = arg;
 	if (++f->running > f->most_running)
@@ -162,8 +166,7 @@ commit(struct fixture *f, const char *rcpt, ...)
 	va_list ap;
 
 	assert_non_null(m);
-	assert_int_equal(
-	    write(queue_msg_fd(m), text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(queue_msg_write(m, text, strlen(text)), 0);
 	envelope_init(&env);
 	gettimeofday(&tv, NULL);
 	env.arrival = ((int64_t)tv.tv_sec - f->age_s) * 1000000 + tv.tv_usec;
@@ -178,7 +181,7 @@ commit(struct fixture *f, const char *rcpt, ...)
 	for (; rcpt; rcpt = va_arg(ap, const char *))
 		envelope_add_rcpt(&env, rcpt, rcpt, "", 0);
 	va_end(ap);
-	queue_msg_commit(m, &env, strlen(text), committed, f);
+	queue_msg_commit(m, &env, committed, f);
 	envelope_free(&env);
 	for (rounds = 0; f->committed < want && rounds < 1000; rounds++)
 		uv_run(&f->loop, UV_RUN_ONCE);
@@ -383,6 +386,36 @@ test_not_tried_comes_back_soon(void **state)
 	assert_int_equal(queue_length(f->q), 0);
 }
 
+/*
+ * A copy's Maildir name is fixed for a message and recipient, so that a
+ * repeated attempt can find it; it is looked for when an earlier
+ * attempt's outcome was lost, and only then.
+ */
+static void
+test_repeated_attempt_looks_for_its_copy(void **state)
+{
+	struct fixture *f = *state;
+	int rounds;
+
+	commit(f, "a@x", "b@x", NULL);
+	assert_int_equal(f->ncalls, 2);
+	if (strcmp(f->calls[0].unique, f->calls[1].unique) == 0)
+		fail_msg(
+		    "two recipients share the name %s", f->calls[0].unique);
+	assert_int_equal(f->calls[0].look_for_copy, 0);
+	assert_int_equal(f->calls[1].look_for_copy, 0);
+	answer(f, 0, MAILDIR_NOT_TRIED);
+	answer(f, 1, MAILDIR_OK);
+	for (rounds = 0; rounds < 100 && f->ncalls < 3; rounds++)
+		uv_run(&f->loop, UV_RUN_ONCE);
+	assert_int_equal(f->ncalls, 3);
+	assert_string_equal(f->calls[2].rcpt, "a@x");
+	assert_string_equal(f->calls[2].unique, f->calls[0].unique);
+	assert_int_equal(f->calls[2].look_for_copy, 1);
+	answer(f, 2, MAILDIR_OK);
+	assert_int_equal(queue_length(f->q), 0);
+}
+
 static void
 test_not_ready_claims_nothing(void **state)
 {
@@ -432,6 +465,8 @@ main(void)
 	        test_remote_is_deferred, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_not_tried_comes_back_soon, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_repeated_attempt_looks_for_its_copy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_not_ready_claims_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(

@@ -2,50 +2,61 @@
  * NAME
  *	spool - the queue's files on local disk
  * PURPOSE
- *	One file per message.  The smtp side writes the message text into a
- *	spare file of queue/ (a "slot", named f<number>); committing writes
- *	the envelope and the header, syncs the file and renames it to its
- *	queue ID, in the same directory.  A finished file becomes a spare
- *	again for the next message.  Delivery progress is recorded as
- *	checksummed status records after the envelope.  Every function here
- *	is synchronous; the queue decides which run in the thread pool.
-
- *	File layout (all integers little endian):
- *	  0   8  magic "TERNQ\0\0\1"
- *	  8   8  data offset (64)
- *	  16  8  data length
- *	  24  8  envelope offset (data offset + data length)
- *	  32  4  envelope length
- *	  36  4  CRC-32C of the envelope
- *	  40  4  CRC-32C of bytes 0..39
- *	  44  20 zero
- *	  64  .. message text (CRLF line ends, dot-stuffing undone)
- *	  ..  .. envelope records (envelope.h)
- *	  ..  .. status records: type(1) length(4) value CRC-32C(4), the
- *	         checksum taken over the queue ID and the record
- *	  ..  .. anything after the last valid record is not this message's
- *	         (a reused file is not cut to size at commit)
+ *	The queue process receives the text of each message itself (the smtp
+ *	side never holds a spool descriptor) and keeps it in memory while it
+ *	arrives; a message larger than SPOOL_SPILL moves to a file of its own,
+ *	created unnamed (O_TMPFILE).  Committing is done for a group of
+ *	messages at once: the messages held in memory are written together
+ *	into one new file, each spilled message completes its own file; every
+ *	file is fdatasync'ed and only then given a name in queue/ (linkat),
+ *	and one fsync of queue/ makes all the names durable.  So a file in
+ *	queue/ is always complete, a commit costs one data sync and one
+ *	directory sync however many messages share it, and no inode ever
+ *	holds two messages' lives: a file is created for its messages and
+ *	removed when they are all done.
+ *
+ *	File layout (integers little endian):
+ *	  0   8  magic "TERNQ\0\0\2"
+ *	  8   4  number of messages (at least 1)
+ *	  12  4  zero
+ *	  16  8  index offset
+ *	  24  4  index length (64 per message)
+ *	  28  4  CRC-32C of the index
+ *	  32  4  CRC-32C of bytes 0..31
+ *	  36  28 zero
+ *	  64  .. each message's text (CRLF line ends, dot-stuffing undone)
+ *	         followed by its envelope records (envelope.h)
+ *	  ..  .. index, one entry per message:
+ *	         0 14 queue ID; 14 2 zero; 16 8 text offset; 24 8 text
+ *	         length; 32 8 envelope offset; 40 4 envelope length;
+ *	         44 4 CRC-32C of the envelope; 48 8 nonce; 56 8 zero
+ *	  ..  .. status records: type(1) message number(2) length(4) value
+ *	         CRC-32C(4), the checksum taken over the message's queue ID
+ *	         and the record; they are appended as deliveries end and are
+ *	         not synced (a record lost in a crash means a delivery is
+ *	         tried again, and Maildir delivery recognises its own copy)
+ *	The nonce is random; with the queue ID it names a message's copies in
+ *	Maildirs, so that a delivery repeated after a crash finds the copy
+ *	made before it.  Files of the earlier one-message format (magic
+ *	"TERNQ\0\0\1") are rewritten in this format at start.
  *
  *	Directories under spool_directory:
- *	  queue/    committed messages, one file each, named by queue ID,
- *	            and spare files named f<number>: finished files kept for
- *	            reuse (steady traffic neither creates nor removes a
- *	            file), and messages being received or committed (their
- *	            content is meaningless until the rename); renames stay
- *	            within this one directory, so they take no lock on the
- *	            whole file system
+ *	  queue/    committed files, each named by the queue ID of its first
+ *	            message
+ *	  tmp/      named stand-ins for unnamed files, on file systems
+ *	            without O_TMPFILE; what is left there at start never got
+ *	            a 250 and is removed
  *	  corrupt/  files that failed validation, kept for inspection
- *	  tmp/      no longer written; files an older tern left there become
- *	            spares at start
  * TRUST
- *	queue process.  Files read back may be torn (crash) or corrupted:
- *	everything is validated before use.
+ *	queue process.  Message text comes from the smtp process, bounded by
+ *	the caller.  Files read back may be corrupted: everything is
+ *	validated before use.
  * INVARIANTS
- *	spool_create, spool_discard and spool_remove run on one thread (the
- *	free pool is not locked); spool_commit may run on any thread.
- *	A file is in queue/ only after its text, envelope and header were
- *	synced; its directory entry is durable once spool_sync_queue_dir
- *	returned.  Queue IDs are [0-9A-Z] only, so they are safe file names.
+ *	spool_commit_group may run on a worker thread; at most one runs at a
+ *	time.  Every other function runs on the queue's loop thread.  A file
+ *	is named in queue/ only after its contents were synced; a commit is
+ *	reported durable only after queue/ was synced after the name was
+ *	made.  Queue IDs are [0-9A-Z] only, so they are safe file names.
  */
 #ifndef TERN_SPOOL_H
 #define TERN_SPOOL_H
@@ -56,9 +67,16 @@
 #include "envelope.h"
 
 #define SPOOL_ID_LEN 14
+/* Where the first message's text starts in a file. */
 #define SPOOL_DATA_OFFSET 64
+/* A message that grows past this is moved from memory to its own file. */
+#define SPOOL_SPILL (256u * 1024)
+/* Text held in memory for all messages being received, at most. */
+#define SPOOL_MEMORY (64u * 1024 * 1024)
 
 struct spool;
+struct spool_draft; /* a message being received */
+struct spool_msg;   /* a committed message: its file and place in it */
 
 enum spool_status_type {
 	SPOOL_ST_DELIVERED = 'D', /* "idx" */
@@ -66,57 +84,76 @@ enum spool_status_type {
 	SPOOL_ST_DEFERRED = 'Y',  /* "idx next_try attempts" */
 };
 
-/* Create the directories if needed.  NULL with err on failure. */
+/* Create the directories if needed (syncing their parents).  NULL with
+ * err on failure. */
 struct spool *spool_open(const char *dir, char *err, size_t errsz);
 void spool_close(struct spool *sp);
 const char *spool_dir(const struct spool *sp);
 
-/* A new, unique queue ID (time ordered). */
+/* A new, unique queue ID: IDs made later sort later. */
 void spool_new_id(char id[SPOOL_ID_LEN + 1]);
+/* Is this a queue ID: exactly SPOOL_ID_LEN characters of [0-9A-Z]? */
+int spool_id_ok(const char *id);
+
+/* ------------------------------------------------------------ receiving */
+
+/* A message to receive under id. */
+struct spool_draft *spool_draft_new(struct spool *sp, const char *id);
+/*
+ * Add text.  0, or -1 with errno set (ENOSPC, EIO ...) and the draft
+ * unusable: the commit will fail with that error.
+ */
+int spool_draft_append(
+    struct spool *sp, struct spool_draft *d, const void *p, size_t n);
+uint64_t spool_draft_len(const struct spool_draft *d);
+const char *spool_draft_id(const struct spool_draft *d);
+/* Forget a draft that is not going to be committed. */
+void spool_draft_free(struct spool *sp, struct spool_draft *d);
+
+/* One message of a commit group. */
+struct spool_commit {
+	struct spool_draft *draft; /* consumed */
+	const struct envelope *env;
+	uint64_t nonce;
+	int err;               /* out: 0 (durable) or an errno value */
+	struct spool_msg *msg; /* out, when err is 0 */
+};
 
 /*
- * A new message: a fresh ID, and a spare file (its number in *slot)
- * opened read-write and positioned at the data offset.  Nothing of the
- * message that used the file before is left in it (zeros, or nothing).
- * -1 on error.
+ * Make a group of messages durable (see PURPOSE); each entry's err and msg
+ * say how it went.  A file whose sync fails is never named; names made
+ * before a failed sync of queue/ are removed again.  Safe on a worker
+ * thread, but only one group at a time; spool_commit_done must run on the
+ * loop thread afterwards.
  */
-int spool_create(struct spool *sp, char id[SPOOL_ID_LEN + 1], unsigned *slot);
-/*
- * Commit a file written through spool_create's fd: write the envelope
- * and header, fdatasync, close fd, rename it into queue/<id>.  On error
- * the file is still the slot's (give it back with spool_discard, fd -1).
- * Thread safe.  0 or -1 (errno set).
- */
-int spool_commit(struct spool *sp, const char *id, unsigned slot, int fd,
-    uint64_t data_len, const struct envelope *env);
-/* fsync queue/: makes earlier renames durable.  Thread safe. */
-int spool_sync_queue_dir(struct spool *sp);
-/* Close fd (if >= 0) and give the slot back (an aborted message). */
-void spool_discard(struct spool *sp, unsigned slot, int fd);
+void spool_commit_group(struct spool *sp, struct spool_commit *c, size_t n);
+/* Account for the files a finished group made (loop thread). */
+void spool_commit_done(struct spool *sp, struct spool_commit *c, size_t n);
 
-/* Make whatever is under tmp/ a spare (boot).  Returns how many. */
-int spool_clean_tmp(struct spool *sp);
-/* Call fn for each file name in queue/ (boot). */
-int
-spool_scan(struct spool *sp, void (*fn)(void *arg, const char *id), void *arg);
+/* ------------------------------------------------------------- committed */
+
+typedef void (*spool_found_fn)(void *arg, struct spool_msg *m,
+    struct envelope *env, uint64_t data_len, uint64_t nonce);
+
 /*
- * Read queue/<id>: header, envelope and status records (applied to the
- * recipients).  0; -1 with err when the file is not a valid message.
- * *data_len receives the text length.
+ * Boot: empty tmp/, rewrite files of the older format, then report every
+ * committed message (env ownership passes; status records applied).
+ * Invalid files are moved to corrupt/ and logged.  -1 if queue/ cannot be
+ * read.
  */
-int spool_load(struct spool *sp, const char *id, struct envelope *env,
-    uint64_t *data_len, char *err, size_t errsz);
-/* Move queue/<id> to corrupt/. */
-int spool_quarantine(struct spool *sp, const char *id);
-/* Append a status record to queue/<id> (not synced: at-least-once). */
-int spool_append_status(struct spool *sp, const char *id,
+int spool_recover(struct spool *sp, spool_found_fn fn, void *arg);
+const char *spool_msg_id(const struct spool_msg *m);
+/* Record a recipient's state (not synced: see the file layout). */
+int spool_msg_status(struct spool *sp, struct spool_msg *m,
     enum spool_status_type type, const char *value);
-/* Retire queue/<id> (every recipient is done): reused or removed. */
-int spool_remove(struct spool *sp, const char *id);
-/* Spare files waiting for reuse. */
-size_t spool_free_files(const struct spool *sp);
-/* Open queue/<id> read-only for delivery. */
-int spool_open_data(struct spool *sp, const char *id);
+/* The message is done: its file goes once all its messages are. */
+int spool_msg_done(struct spool *sp, struct spool_msg *m);
+/* Read-only descriptor of the message's file; *off, *len: its text. */
+int spool_msg_open(
+    struct spool *sp, const struct spool_msg *m, uint64_t *off, uint64_t *len);
+
+/* Files in queue/ and drafts spilled to files (for tests and logs). */
+size_t spool_files(const struct spool *sp);
 /* Bytes available to us in the spool file system, or -1. */
 int spool_free_space(struct spool *sp, uint64_t *bytes);
 

@@ -6,187 +6,205 @@
 #include <string.h>
 #include <uv.h>
 
-#include "../common/dirsync.h"
 #include "../common/log.h"
 #include "../common/xmem.h"
 #include "spool.h"
 
 /*
- * Commit = spool_commit (write envelope and header, fdatasync, rename a
- * spare file of queue/ to its queue ID) on a worker thread, then a shared
- * fsync of queue/ (dirsync): concurrent sessions sync their files in
- * parallel and their renames together, so they do not queue up behind each
- * other on the disk.
+ * Group commit.  Commits that arrive while a group is being written wait,
+ * and all of them go together in the next group, on a worker thread:
+ * however many sessions commit at once, the disk sees one data sync per
+ * group (plus one per message too large to be kept in memory) and one
+ * sync of queue/.
  */
+#define GROUP_MAX 1024
+
+struct waiting {
+	struct spool_draft *draft;
+	const struct envelope *env;
+	uint64_t nonce;
+	store_commit_cb cb;
+	void *arg;
+	struct waiting *next;
+};
+
+struct group {
+	uv_work_t work;
+	struct spool_store *ss;
+	struct spool_commit *c;
+	struct waiting **who;
+	size_t n;
+};
+
 struct spool_store {
 	uv_loop_t *loop;
 	struct spool *sp;
-	struct dirsync *ds;
-	char *queue_dir;
-	unsigned busy;
+	struct waiting *wait_head, **wait_tail;
+	unsigned nwaiting;
+	unsigned in_group; /* commits being written */
 };
 
-struct commit_job {
-	uv_work_t work;
-	struct spool_store *ss;
-	char id[SPOOL_ID_LEN + 1];
-	unsigned slot;
-	int fd;
-	uint64_t len;
-	const struct envelope *env;
-	store_commit_cb cb;
-	void *arg;
-	int err;
-};
+static void start_group(struct spool_store *ss);
 
-static int
-ss_create(void *ctx, char id[STORE_ID_LEN + 1], uint64_t *handle)
+static void
+group_work(uv_work_t *w)
 {
-	struct spool_store *ss = ctx;
-	unsigned slot = 0;
-	int fd = spool_create(ss->sp, id, &slot);
+	struct group *g = w->data;
 
-	*handle = slot;
-	return fd;
+	spool_commit_group(g->ss->sp, g->c, g->n);
 }
 
 static void
-commit_work(uv_work_t *w)
+group_done(uv_work_t *w, int status)
 {
-	struct commit_job *j = w->data;
+	struct group *g = w->data;
+	struct spool_store *ss = g->ss;
+	size_t i;
 
-	j->err =
-	    spool_commit(j->ss->sp, j->id, j->slot, j->fd, j->len, j->env) < 0
-	    ? errno
-	    : 0;
-}
+	if (status < 0)
+		panic("spool: a commit group was cancelled");
+	spool_commit_done(ss->sp, g->c, g->n);
+	ss->in_group = 0;
+	/* The next group starts before the callbacks add to the queue. */
+	start_group(ss);
+	for (i = 0; i < g->n; i++) {
+		struct waiting *wt = g->who[i];
 
-static void
-commit_synced(void *arg, int status)
-{
-	struct commit_job *j = arg;
-
-	j->ss->busy--;
-	j->cb(j->arg, status);
-	free(j);
-}
-
-static void
-commit_written(uv_work_t *w, int status)
-{
-	struct commit_job *j = w->data;
-
-	if (status < 0 || j->err) {
-		log_warnx("spool: commit %s: %s", j->id,
-		    strerror(j->err ? j->err : -status));
-		/* The file is still a spare: it serves the next message. */
-		spool_discard(j->ss->sp, j->slot, -1);
-		j->ss->busy--;
-		j->cb(j->arg, -1);
-		free(j);
-		return;
+		wt->cb(wt->arg, g->c[i].err ? -g->c[i].err : 0, g->c[i].msg);
+		free(wt);
 	}
-	dirsync_request(j->ss->ds, j->ss->queue_dir, commit_synced, j);
+	free(g->c);
+	free(g->who);
+	free(g);
 }
 
 static void
-ss_commit(void *ctx, const char *id, uint64_t handle, int fd, uint64_t data_len,
-    const struct envelope *env, store_commit_cb cb, void *arg)
+start_group(struct spool_store *ss)
 {
-	struct spool_store *ss = ctx;
-	struct commit_job *j = xcalloc(1, sizeof(*j));
+	struct group *g;
+	size_t i;
 
-	j->ss = ss;
-	snprintf(j->id, sizeof(j->id), "%s", id);
-	j->slot = (unsigned)handle;
-	j->fd = fd;
-	j->len = data_len;
-	j->env = env;
-	j->cb = cb;
-	j->arg = arg;
-	j->work.data = j;
-	ss->busy++;
-	if (uv_queue_work(ss->loop, &j->work, commit_work, commit_written) != 0)
+	if (ss->in_group || ss->wait_head == NULL)
+		return;
+	g = xcalloc(1, sizeof(*g));
+	g->ss = ss;
+	g->n = ss->nwaiting < GROUP_MAX ? ss->nwaiting : GROUP_MAX;
+	g->c = xcalloc(g->n, sizeof(*g->c));
+	g->who = xcalloc(g->n, sizeof(*g->who));
+	for (i = 0; i < g->n; i++) {
+		struct waiting *wt = ss->wait_head;
+
+		ss->wait_head = wt->next;
+		g->who[i] = wt;
+		g->c[i].draft = wt->draft;
+		g->c[i].env = wt->env;
+		g->c[i].nonce = wt->nonce;
+	}
+	if (ss->wait_head == NULL)
+		ss->wait_tail = &ss->wait_head;
+	ss->nwaiting -= (unsigned)g->n;
+	ss->in_group = (unsigned)g->n;
+	g->work.data = g;
+	if (uv_queue_work(ss->loop, &g->work, group_work, group_done) != 0)
 		panic("spool: uv_queue_work failed");
 }
 
-static void
-ss_discard(void *ctx, const char *id, uint64_t handle, int fd)
+static void *
+ss_begin(void *ctx, char id[STORE_ID_LEN + 1])
 {
 	struct spool_store *ss = ctx;
 
-	(void)id;
-	spool_discard(ss->sp, (unsigned)handle, fd);
+	spool_new_id(id);
+	return spool_draft_new(ss->sp, id);
+}
+
+static int
+ss_append(void *ctx, void *draft, const void *p, size_t n)
+{
+	struct spool_store *ss = ctx;
+
+	return spool_draft_append(ss->sp, draft, p, n);
+}
+
+static uint64_t
+ss_length(void *ctx, void *draft)
+{
+	(void)ctx;
+	return spool_draft_len(draft);
+}
+
+static void
+ss_commit(void *ctx, void *draft, const struct envelope *env, uint64_t nonce,
+    store_commit_cb cb, void *arg)
+{
+	struct spool_store *ss = ctx;
+	struct waiting *wt = xcalloc(1, sizeof(*wt));
+
+	wt->draft = draft;
+	wt->env = env;
+	wt->nonce = nonce;
+	wt->cb = cb;
+	wt->arg = arg;
+	*ss->wait_tail = wt;
+	ss->wait_tail = &wt->next;
+	ss->nwaiting++;
+	start_group(ss);
+}
+
+static void
+ss_discard(void *ctx, void *draft)
+{
+	struct spool_store *ss = ctx;
+
+	spool_draft_free(ss->sp, draft);
 }
 
 struct recover_ctx {
-	struct spool_store *ss;
 	store_found_fn fn;
 	void *arg;
-	int loaded, bad;
 };
 
 static void
-recover_one(void *arg, const char *id)
+found(void *arg, struct spool_msg *m, struct envelope *env, uint64_t len,
+    uint64_t nonce)
 {
 	struct recover_ctx *rc = arg;
-	struct envelope env;
-	uint64_t len;
-	char err[256];
 
-	if (spool_load(rc->ss->sp, id, &env, &len, err, sizeof(err)) < 0) {
-		log_warnx("spool: %s: %s; moved to corrupt/", id, err);
-		if (spool_quarantine(rc->ss->sp, id) < 0)
-			log_warn("spool: %s: move to corrupt/", id);
-		rc->bad++;
-		return;
-	}
-	rc->loaded++;
-	rc->fn(rc->arg, id, &env, len);
+	rc->fn(rc->arg, spool_msg_id(m), m, env, len, nonce);
 }
 
 static int
 ss_recover(void *ctx, store_found_fn fn, void *arg)
 {
 	struct spool_store *ss = ctx;
-	struct recover_ctx rc = {ss, fn, arg, 0, 0};
-	int cleaned = spool_clean_tmp(ss->sp);
+	struct recover_ctx rc = {fn, arg};
 
-	if (cleaned > 0)
-		log_info("spool: %d file%s left in tmp/ made spare", cleaned,
-		    cleaned == 1 ? "" : "s");
-	if (spool_scan(ss->sp, recover_one, &rc) < 0)
-		return -1;
-	log_info("spool: recovered %d message%s%s", rc.loaded,
-	    rc.loaded == 1 ? "" : "s",
-	    rc.bad ? ", some moved to corrupt/" : "");
-	return 0;
+	return spool_recover(ss->sp, found, &rc);
 }
 
 static int
-ss_mark(
-    void *ctx, const char *id, enum spool_status_type type, const char *value)
+ss_mark(void *ctx, void *ref, enum spool_status_type type, const char *value)
 {
 	struct spool_store *ss = ctx;
 
-	return spool_append_status(ss->sp, id, type, value);
+	return spool_msg_status(ss->sp, ref, type, value);
 }
 
 static int
-ss_remove(void *ctx, const char *id)
+ss_remove(void *ctx, void *ref)
 {
 	struct spool_store *ss = ctx;
 
-	return spool_remove(ss->sp, id);
+	return spool_msg_done(ss->sp, ref);
 }
 
 static int
-ss_open_data(void *ctx, const char *id, uint64_t *off)
+ss_open_data(void *ctx, void *ref, uint64_t *off)
 {
 	struct spool_store *ss = ctx;
+	uint64_t len;
 
-	*off = SPOOL_DATA_OFFSET;
-	return spool_open_data(ss->sp, id);
+	return spool_msg_open(ss->sp, ref, off, &len);
 }
 
 static int
@@ -202,7 +220,7 @@ ss_busy(void *ctx)
 {
 	struct spool_store *ss = ctx;
 
-	return ss->busy;
+	return ss->nwaiting + ss->in_group;
 }
 
 static void
@@ -210,14 +228,17 @@ ss_free(void *ctx)
 {
 	struct spool_store *ss = ctx;
 
-	dirsync_free(ss->ds);
+	/* A group being written calls back into us: let it finish. */
+	while (ss->in_group || ss->wait_head)
+		uv_run(ss->loop, UV_RUN_ONCE);
 	spool_close(ss->sp);
-	free(ss->queue_dir);
 	free(ss);
 }
 
 static const struct queue_store_ops spool_ops = {
-    .create = ss_create,
+    .begin = ss_begin,
+    .append = ss_append,
+    .length = ss_length,
     .commit = ss_commit,
     .discard = ss_discard,
     .recover = ss_recover,
@@ -241,8 +262,7 @@ store_spool_new(uv_loop_t *loop, const char *dir, char *err, size_t errsz)
 	ss = xcalloc(1, sizeof(*ss));
 	ss->loop = loop;
 	ss->sp = sp;
-	ss->ds = dirsync_new(loop);
-	ss->queue_dir = xasprintf("%s/queue", dir);
+	ss->wait_tail = &ss->wait_head;
 	st = xcalloc(1, sizeof(*st));
 	st->ops = &spool_ops;
 	st->ctx = ss;

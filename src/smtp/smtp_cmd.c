@@ -83,21 +83,15 @@ smtp_cmd_parse(const char *line, size_t n, struct smtp_cmd *cmd)
 			cmd->has_arg = 1;
 }
 
-/* The reply text, followed by the (escaped) offending word if any. */
+/* The reply, and the (escaped) offending word if it names one. */
 static void
-set_err(struct smtp_err *err, int code, const char *esc, const char *text,
-    const char *arg, size_t arglen)
+set_err(
+    struct smtp_err *err, enum smtp_reply_id id, const char *arg, size_t arglen)
 {
-	char esc_arg[64];
-
-	err->code = code;
-	err->esc = esc;
-	if (arg) {
-		str_escape(esc_arg, sizeof(esc_arg), arg, arglen);
-		snprintf(err->text, sizeof(err->text), "%s %s", text, esc_arg);
-	} else {
-		snprintf(err->text, sizeof(err->text), "%s", text);
-	}
+	err->id = id;
+	err->arg[0] = '\0';
+	if (arg)
+		str_escape(err->arg, sizeof(err->arg), arg, arglen);
 }
 
 int
@@ -158,7 +152,7 @@ next_param(
 	pr->vallen = eq ? (size_t)(e - eq - 1) : 0;
 	*p = e;
 	if (pr->kwlen == 0) {
-		set_err(err, 501, "5.5.4", "Bad parameter syntax", NULL, 0);
+		set_err(err, SMTP_R_PARAM_SYNTAX, NULL, 0);
 		return -1;
 	}
 	for (size_t i = 0; i < pr->kwlen; i++) {
@@ -166,8 +160,7 @@ next_param(
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		        (c >= '0' && c <= '9') || c == '-')) {
-			set_err(
-			    err, 501, "5.5.4", "Bad parameter syntax", NULL, 0);
+			set_err(err, SMTP_R_PARAM_SYNTAX, NULL, 0);
 			return -1;
 		}
 	}
@@ -191,8 +184,7 @@ val_is(const struct param *pr, const char *name)
 static int
 bad_value(struct smtp_err *err, const struct param *pr)
 {
-	set_err(
-	    err, 501, "5.5.4", "Bad value for parameter", pr->kw, pr->kwlen);
+	set_err(err, SMTP_R_PARAM_VALUE, pr->kw, pr->kwlen);
 	return -1;
 }
 
@@ -206,11 +198,11 @@ parse_prefix_path(const char *arg, size_t n, const char *prefix, int is_rcpt,
 {
 	size_t pl = strlen(prefix), used = 0, off;
 	enum addr_status st;
-	const char *syntax = is_rcpt ? "Syntax: RCPT TO:<address>"
-	                             : "Syntax: MAIL FROM:<address>";
+	const char *syntax =
+	    is_rcpt ? "RCPT TO:<address>" : "MAIL FROM:<address>";
 
 	if (n < pl || !str_ncaseeq(arg, prefix, pl)) {
-		set_err(err, 501, "5.5.4", syntax, NULL, 0);
+		set_err(err, SMTP_R_SYNTAX, syntax, strlen(syntax));
 		return 0;
 	}
 	off = pl;
@@ -221,23 +213,21 @@ parse_prefix_path(const char *arg, size_t n, const char *prefix, int is_rcpt,
 	case ADDR_OK:
 		break;
 	case ADDR_NOT_PATH:
-		set_err(err, 501, "5.5.4", syntax, NULL, 0);
+		set_err(err, SMTP_R_SYNTAX, syntax, strlen(syntax));
 		return 0;
 	case ADDR_TOO_LONG:
-		set_err(err, 553, is_rcpt ? "5.1.3" : "5.1.7",
-		    is_rcpt ? "Recipient address too long"
-		            : "Sender address too long",
+		set_err(err,
+		    is_rcpt ? SMTP_R_RCPT_TOO_LONG : SMTP_R_SENDER_TOO_LONG,
 		    NULL, 0);
 		return 0;
 	case ADDR_BAD:
-		set_err(err, 553, is_rcpt ? "5.1.3" : "5.1.7",
-		    is_rcpt ? "Bad recipient address syntax"
-		            : "Bad sender address syntax",
-		    NULL, 0);
+		set_err(err,
+		    is_rcpt ? SMTP_R_RCPT_SYNTAX : SMTP_R_SENDER_SYNTAX, NULL,
+		    0);
 		return 0;
 	}
 	if (off + used < n && arg[off + used] != ' ') {
-		set_err(err, 501, "5.5.4", syntax, NULL, 0);
+		set_err(err, SMTP_R_SYNTAX, syntax, strlen(syntax));
 		return 0;
 	}
 	return off + used;
@@ -246,7 +236,7 @@ parse_prefix_path(const char *arg, size_t n, const char *prefix, int is_rcpt,
 static int
 dup_param(struct smtp_err *err, const struct param *pr)
 {
-	set_err(err, 501, "5.5.4", "Duplicate parameter", pr->kw, pr->kwlen);
+	set_err(err, SMTP_R_PARAM_DUPLICATE, pr->kw, pr->kwlen);
 	return -1;
 }
 
@@ -280,8 +270,7 @@ smtp_parse_mail(const char *arg, size_t n, struct mailbox *from,
 		else if (kw_is(&pr, "AUTH"))
 			bit = 32;
 		else {
-			set_err(err, 555, "5.5.4", "Unsupported option:", pr.kw,
-			    pr.kwlen);
+			set_err(err, SMTP_R_PARAM_UNKNOWN, pr.kw, pr.kwlen);
 			return -1;
 		}
 		if (seen & bit)
@@ -299,9 +288,7 @@ smtp_parse_mail(const char *arg, size_t n, struct mailbox *from,
 			else if (val_is(&pr, "8BITMIME"))
 				mp->body = SMTP_BODY_8BITMIME;
 			else if (val_is(&pr, "BINARYMIME")) {
-				set_err(err, 504, "5.5.4",
-				    "BODY=BINARYMIME is not supported", NULL,
-				    0);
+				set_err(err, SMTP_R_BODY_BINARYMIME, NULL, 0);
 				return -1;
 			} else
 				return bad_value(err, &pr);
@@ -344,8 +331,7 @@ smtp_parse_mail(const char *arg, size_t n, struct mailbox *from,
 	if (r < 0)
 		return -1;
 	if (from->utf8 && !mp->smtputf8) {
-		set_err(err, 553, "5.6.7",
-		    "Non-ASCII sender address requires SMTPUTF8", NULL, 0);
+		set_err(err, SMTP_R_SENDER_NEEDS_UTF8, NULL, 0);
 		return -1;
 	}
 	return 0;
@@ -421,7 +407,7 @@ smtp_parse_rcpt(const char *arg, size_t n, int smtputf8, struct mailbox *to,
 	if ((used = parse_prefix_path(arg, n, "TO:", 1, to, err)) == 0)
 		return -1;
 	if (to->local[0] == '\0') {
-		set_err(err, 553, "5.1.3", "Null recipient address", NULL, 0);
+		set_err(err, SMTP_R_RCPT_NULL, NULL, 0);
 		return -1;
 	}
 	p = arg + used;
@@ -442,16 +428,14 @@ smtp_parse_rcpt(const char *arg, size_t n, int smtputf8, struct mailbox *to,
 			memcpy(rp->orcpt, pr.val, pr.vallen);
 			rp->orcpt[pr.vallen] = '\0';
 		} else {
-			set_err(err, 555, "5.5.4", "Unsupported option:", pr.kw,
-			    pr.kwlen);
+			set_err(err, SMTP_R_PARAM_UNKNOWN, pr.kw, pr.kwlen);
 			return -1;
 		}
 	}
 	if (r < 0)
 		return -1;
 	if (to->utf8 && !smtputf8) {
-		set_err(err, 553, "5.6.7",
-		    "Non-ASCII recipient address requires SMTPUTF8", NULL, 0);
+		set_err(err, SMTP_R_RCPT_NEEDS_UTF8, NULL, 0);
 		return -1;
 	}
 	return 0;

@@ -5,7 +5,7 @@
  *	Splits a command line into verb and argument, and parses the
  *	arguments of MAIL, RCPT (paths and ESMTP parameters: SIZE, BODY,
  *	SMTPUTF8, RET, ENVID, AUTH, NOTIFY, ORCPT) and BDAT.  Errors come back
- *	as the exact reply to send.
+ *	as the catalog reply to send (smtp_reply.h), with its argument.
  * TRUST
  *	smtp process; every input is raw network bytes.  Lengths are bounded
  *	by the line limit of the caller; nothing here allocates.
@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "smtp_reply.h"
 
 enum smtp_verb {
 	SMTP_V_UNKNOWN,
@@ -52,10 +53,10 @@ struct smtp_cmd {
 	int has_arg; /* anything but blanks after the verb */
 };
 
+/* A refusal: the reply, and its argument (escaped), or "". */
 struct smtp_err {
-	int code;
-	const char *esc;
-	char text[160];
+	enum smtp_reply_id id;
+	char arg[64];
 };
 
 enum smtp_body { SMTP_BODY_NONE, SMTP_BODY_7BIT, SMTP_BODY_8BITMIME };

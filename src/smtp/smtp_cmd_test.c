@@ -42,10 +42,12 @@ mail_ok_at(const char *arg, struct mailbox *mb, struct smtp_mail_params *mp,
     const char *file, int line)
 {
 	struct smtp_err err;
+	char got[256];
 
 	if (smtp_parse_mail(arg, strlen(arg), mb, mp, &err) < 0) {
-		print_error("MAIL \"%s\": expected success, got %d %s %s\n",
-		    arg, err.code, err.esc, err.text);
+		smtp_reply_format(err.id, got, sizeof(got), err.arg, NULL);
+		print_error(
+		    "MAIL \"%s\": expected success, got %s\n", arg, got);
 		_fail(file, line);
 	}
 }
@@ -55,15 +57,17 @@ rcpt_ok_at(const char *arg, int utf8, struct mailbox *mb,
     struct smtp_rcpt_params *rp, const char *file, int line)
 {
 	struct smtp_err err;
+	char got[256];
 
 	if (smtp_parse_rcpt(arg, strlen(arg), utf8, mb, rp, &err) < 0) {
-		print_error("RCPT \"%s\": expected success, got %d %s %s\n",
-		    arg, err.code, err.esc, err.text);
+		smtp_reply_format(err.id, got, sizeof(got), err.arg, NULL);
+		print_error(
+		    "RCPT \"%s\": expected success, got %s\n", arg, got);
 		_fail(file, line);
 	}
 }
 
-/* The error reply must be exactly "code esc text". */
+/* The error's reply must be exactly "code esc text". */
 static void
 check_err(const char *what, const char *arg, int r, const struct smtp_err *err,
     const char *want, const char *file, int line)
@@ -75,7 +79,7 @@ check_err(const char *what, const char *arg, int r, const struct smtp_err *err,
 		    arg, want);
 		_fail(file, line);
 	}
-	snprintf(got, sizeof(got), "%d %s %s", err->code, err->esc, err->text);
+	smtp_reply_format(err->id, got, sizeof(got), err->arg, NULL);
 	if (strcmp(got, want) != 0) {
 		print_error("%s \"%s\": expected \"%s\", got \"%s\"\n", what,
 		    arg, want, got);

@@ -64,6 +64,7 @@ struct smtp_proto {
 	struct smtp_err chunk_err;
 
 	unsigned errors;
+	unsigned char sent[(SMTP_R_COUNT + 7) / 8];
 	const char *cur_name; /* the command being answered, for the log */
 	enum smtp_verb cur_verb;
 	int cur_counted;
@@ -72,7 +73,6 @@ struct smtp_proto {
 };
 
 static void reset_txn(struct smtp_proto *p);
-static void close_session(struct smtp_proto *p);
 
 struct smtp_proto *
 smtp_proto_new(
@@ -149,45 +149,39 @@ log_reject(struct smtp_proto *p, const char *text)
 	    to[0] ? ">" : "", smtp_proto_protocol(p), p->helo);
 }
 
-static void vreply(struct smtp_proto *p, int code, const char *esc,
-    const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+static void close_session(struct smtp_proto *p);
 
+/*
+ * Send a reply of the catalog; a1 and a2 fill its text.  A reply that
+ * counts (the client erred) may be the one that reaches error_limit: then
+ * 421 follows and the session ends.
+ */
 static void
-vreply(struct smtp_proto *p, int code, const char *esc, const char *fmt,
-    va_list ap)
+reply(
+    struct smtp_proto *p, enum smtp_reply_id id, const char *a1, const char *a2)
 {
-	char text[512], line[600];
+	const struct smtp_reply_def *def = &smtp_replies[id];
+	char line[600];
 
-	vsnprintf(text, sizeof(text), fmt, ap);
-	if (esc)
-		snprintf(line, sizeof(line), "%d %s %s", code, esc, text);
-	else
-		snprintf(line, sizeof(line), "%d %s", code, text);
+	smtp_reply_format(id, line, sizeof(line), a1, a2);
 	if (buf_printf(&p->out.reply, "%s\r\n", line) < 0) {
 		/* The client does not read its replies: give up on it. */
 		close_session(p);
 		return;
 	}
+	p->sent[id / 8] |= (unsigned char)(1u << (id % 8));
 	if (!p->cur_counted) {
 		p->cur_counted = 1;
-		if (code < 400)
+		if (def->code < 400)
 			p->cnt_ok[p->cur_verb]++;
 	}
-	if (code >= 400 && !p->closing_logged)
+	if (def->code >= 400 && !p->closing_logged)
 		log_reject(p, line);
-}
-
-static void reply(struct smtp_proto *p, int code, const char *esc,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void
-reply(struct smtp_proto *p, int code, const char *esc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vreply(p, code, esc, fmt, ap);
-	va_end(ap);
+	if (def->counts && ++p->errors >= p->conf.error_limit &&
+	    p->st != ST_CLOSED) {
+		reply(p, SMTP_R_TOO_MANY_ERRORS, p->conf.hostname, NULL);
+		close_session(p);
+	}
 }
 
 static void
@@ -204,29 +198,10 @@ close_session(struct smtp_proto *p)
 	p->st = ST_CLOSED;
 }
 
-/* A reply to a client error: counts towards error_limit. */
-static void reply_err(struct smtp_proto *p, int code, const char *esc,
-    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void
-reply_err(struct smtp_proto *p, int code, const char *esc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vreply(p, code, esc, fmt, ap);
-	va_end(ap);
-	if (++p->errors >= p->conf.error_limit && p->st != ST_CLOSED) {
-		reply(p, 421, "4.7.0", "%s Error: too many errors",
-		    p->conf.hostname);
-		close_session(p);
-	}
-}
-
 static void
 reply_smtp_err(struct smtp_proto *p, const struct smtp_err *e)
 {
-	reply_err(p, e->code, e->esc, "%s", e->text);
+	reply(p, e->id, e->arg, NULL);
 }
 
 /* --------------------------------------------------------- transactions */
@@ -265,11 +240,11 @@ free_final(struct smtp_answer *a)
 {
 	size_t k;
 
-	for (k = 0; k < a->nfinal; k++)
-		free(a->final[k]);
-	free(a->final);
-	a->final = NULL;
-	a->nfinal = 0;
+	for (k = 0; k < a->lookup.nfinal; k++)
+		free(a->lookup.final[k]);
+	free(a->lookup.final);
+	a->lookup.final = NULL;
+	a->lookup.nfinal = 0;
 }
 
 static void
@@ -291,9 +266,14 @@ ehlo_reply(struct smtp_proto *p)
 {
 	struct buf *r = &p->out.reply;
 	size_t start = r->len;
+	char first[300];
 	int full = 0;
 
-	full |= buf_printf(r, "250-%s\r\n", p->conf.hostname) < 0;
+	/* The catalog's line, continued by one line per keyword. */
+	smtp_reply_format(
+	    SMTP_R_EHLO, first, sizeof(first), p->conf.hostname, NULL);
+	first[3] = '-';
+	full |= buf_printf(r, "%s\r\n", first) < 0;
 	full |= buf_printf(r, "250-PIPELINING\r\n") < 0;
 	full |= buf_printf(r, "250-SIZE %llu\r\n",
 	            (unsigned long long)p->conf.size_limit) < 0;
@@ -306,12 +286,13 @@ ehlo_reply(struct smtp_proto *p)
 		full |= buf_printf(r, "250-VRFY\r\n") < 0;
 	full |= buf_printf(r, "250 HELP\r\n") < 0;
 	if (full) {
-		/* The client does not read its replies (see vreply): give up
+		/* The client does not read its replies (see reply): give up
 		 * on it, and never leave part of a reply behind. */
 		r->len = start;
 		close_session(p);
 		return;
 	}
+	p->sent[SMTP_R_EHLO / 8] |= (unsigned char)(1u << (SMTP_R_EHLO % 8));
 	p->cur_counted = 1;
 	p->cnt_ok[p->cur_verb]++;
 }
@@ -341,19 +322,18 @@ do_helo(struct smtp_proto *p, const struct smtp_cmd *c, int esmtp)
 	while (n > 0 && a[n - 1] == ' ')
 		n--;
 	if (!c->has_arg || !helo_arg_valid(a, n)) {
-		reply_err(p, 501, "5.5.4", "Syntax: %s hostname",
-		    esmtp ? "EHLO" : "HELO");
+		reply(p, SMTP_R_SYNTAX,
+		    esmtp ? "EHLO hostname" : "HELO hostname", NULL);
 		return;
 	}
 	reset_txn(p); /* RFC 5321 4.1.4: a new EHLO resets the state */
 	memcpy(p->helo, a, n);
 	p->helo[n] = '\0';
 	p->esmtp = esmtp;
-	if (esmtp) {
+	if (esmtp)
 		ehlo_reply(p);
-	} else {
-		reply(p, 250, NULL, "%s", p->conf.hostname);
-	}
+	else
+		reply(p, SMTP_R_HELO, p->conf.hostname, NULL);
 }
 
 static void
@@ -362,11 +342,11 @@ do_mail(struct smtp_proto *p, const struct smtp_cmd *c)
 	struct smtp_err err;
 
 	if (p->helo[0] == '\0') {
-		reply_err(p, 503, "5.5.1", "Error: send HELO/EHLO first");
+		reply(p, SMTP_R_NEED_HELO, NULL, NULL);
 		return;
 	}
 	if (p->has_mail) {
-		reply_err(p, 503, "5.5.1", "Error: nested MAIL command");
+		reply(p, SMTP_R_NESTED_MAIL, NULL, NULL);
 		return;
 	}
 	if (smtp_parse_mail(
@@ -375,8 +355,7 @@ do_mail(struct smtp_proto *p, const struct smtp_cmd *c)
 		return;
 	}
 	if (p->pend_mp.size > p->conf.size_limit) {
-		reply_err(p, 552, "5.3.4",
-		    "Message size exceeds fixed maximum message size");
+		reply(p, SMTP_R_SIZE_EXCEEDED, NULL, NULL);
 		return;
 	}
 	request(p, SMTP_REQ_MAIL, &p->pend_addr, p->pend_mp.size);
@@ -388,11 +367,11 @@ do_rcpt(struct smtp_proto *p, const struct smtp_cmd *c)
 	struct smtp_err err;
 
 	if (!p->has_mail) {
-		reply_err(p, 503, "5.5.1", "Error: need MAIL command");
+		reply(p, SMTP_R_NEED_MAIL, NULL, NULL);
 		return;
 	}
 	if (p->txn.nrcpt >= p->conf.rcpt_limit) {
-		reply(p, 452, "4.5.3", "Error: too many recipients");
+		reply(p, SMTP_R_TOO_MANY_RCPTS, NULL, NULL);
 		return;
 	}
 	if (smtp_parse_rcpt(c->arg, c->arglen, p->txn.params.smtputf8,
@@ -407,19 +386,19 @@ static void
 do_data(struct smtp_proto *p, const struct smtp_cmd *c, int more_input)
 {
 	if (c->has_arg) {
-		reply_err(p, 501, "5.5.4", "Syntax: DATA");
+		reply(p, SMTP_R_SYNTAX, "DATA", NULL);
 		return;
 	}
 	if (!p->has_mail) {
-		reply_err(p, 503, "5.5.1", "Error: need MAIL command");
+		reply(p, SMTP_R_NEED_MAIL, NULL, NULL);
 		return;
 	}
 	if (p->bdat_used) {
-		reply_err(p, 503, "5.5.1", "Error: DATA after BDAT");
+		reply(p, SMTP_R_DATA_AFTER_BDAT, NULL, NULL);
 		return;
 	}
 	if (p->txn.nrcpt == 0) {
-		reply_err(p, 554, "5.5.1", "Error: no valid recipients");
+		reply(p, SMTP_R_NO_VALID_RCPTS, NULL, NULL);
 		return;
 	}
 	if (more_input && p->conf.reject_unsync_data) {
@@ -428,11 +407,8 @@ do_data(struct smtp_proto *p, const struct smtp_cmd *c, int more_input)
 		 * That text was meant as a message: read as commands, a
 		 * MAIL/RCPT/DATA in it would be a transaction smuggled in
 		 * under this client's rights.  Nothing after DATA is read. */
-		reply(p, 554, "5.5.0",
-		    "Error: improper use of SMTP command pipelining");
-		reply(p, 421, "4.7.0",
-		    "%s Error: closing after improper pipelining",
-		    p->conf.hostname);
+		reply(p, SMTP_R_UNSYNC_DATA, NULL, NULL);
+		reply(p, SMTP_R_UNSYNC_CLOSE, p->conf.hostname, NULL);
 		close_session(p);
 		return;
 	}
@@ -451,12 +427,12 @@ start_chunk(struct smtp_proto *p, int discard)
 		chunk_done(p); /* BDAT 0 LAST: no octets to wait for */
 }
 
+/* The chunk is read and discarded, then refused with this reply. */
 static void
-chunk_error(struct smtp_proto *p, int code, const char *esc, const char *text)
+chunk_error(struct smtp_proto *p, enum smtp_reply_id id)
 {
-	p->chunk_err.code = code;
-	p->chunk_err.esc = esc;
-	snprintf(p->chunk_err.text, sizeof(p->chunk_err.text), "%s", text);
+	p->chunk_err.id = id;
+	p->chunk_err.arg[0] = '\0';
 	start_chunk(p, 1);
 }
 
@@ -468,36 +444,33 @@ do_bdat(struct smtp_proto *p, const struct smtp_cmd *c)
 
 	if (smtp_parse_bdat(c->arg, c->arglen, &size, &last) < 0) {
 		/* Without a size the stream cannot be followed any more. */
-		reply(p, 521, "5.5.4", "Syntax: BDAT count [LAST]");
+		reply(p, SMTP_R_BDAT_SYNTAX, NULL, NULL);
 		close_session(p);
 		return;
 	}
 	p->chunk_left = size;
 	p->chunk_last = last;
 	if (!p->has_mail) {
-		chunk_error(p, 503, "5.5.1", "Error: need MAIL command");
+		chunk_error(p, SMTP_R_NEED_MAIL);
 		return;
 	}
 	p->bdat_used = 1;
 	if (p->bdat_failed) {
-		chunk_error(p, 554, "5.5.1",
-		    "Error: message discarded after an earlier error");
+		chunk_error(p, SMTP_R_BDAT_DISCARDED);
 		return;
 	}
 	if (p->txn.nrcpt == 0) {
-		chunk_error(p, 554, "5.5.1", "Error: no valid recipients");
+		chunk_error(p, SMTP_R_NO_VALID_RCPTS);
 		return;
 	}
 	if (size == 0 && !last) {
-		chunk_error(p, 501, "5.5.4", "Error: BDAT 0 without LAST");
+		chunk_error(p, SMTP_R_BDAT_ZERO);
 		return;
 	}
 	if (size > p->conf.size_limit - (p->msg_open ? p->data.size : 0)) {
 		if (size > p->conf.size_limit) {
 			/* Reading that much only to discard it is abuse. */
-			reply(p, 552, "5.3.4",
-			    "Message size exceeds fixed "
-			    "maximum message size, closing");
+			reply(p, SMTP_R_BDAT_TOO_BIG, NULL, NULL);
 			close_session(p);
 			return;
 		}
@@ -506,8 +479,7 @@ do_bdat(struct smtp_proto *p, const struct smtp_cmd *c)
 			p->msg_open = 0;
 		}
 		p->bdat_failed = 1;
-		chunk_error(p, 552, "5.3.4",
-		    "Message size exceeds fixed maximum message size");
+		chunk_error(p, SMTP_R_SIZE_EXCEEDED);
 		return;
 	}
 	if (!p->msg_open) {
@@ -522,17 +494,17 @@ static void
 do_rset(struct smtp_proto *p, const struct smtp_cmd *c)
 {
 	if (c->has_arg) {
-		reply_err(p, 501, "5.5.4", "Syntax: RSET");
+		reply(p, SMTP_R_SYNTAX, "RSET", NULL);
 		return;
 	}
 	reset_txn(p);
-	reply(p, 250, "2.0.0", "Ok");
+	reply(p, SMTP_R_OK, NULL, NULL);
 }
 
 static void
 do_quit(struct smtp_proto *p)
 {
-	reply(p, 221, "2.0.0", "%s closing connection", p->conf.hostname);
+	reply(p, SMTP_R_QUIT, p->conf.hostname, NULL);
 	close_session(p);
 }
 
@@ -544,17 +516,15 @@ do_vrfy(struct smtp_proto *p, const struct smtp_cmd *c)
 	int utf8 = 0;
 
 	if (p->conf.vrfy == SMTP_VRFY_DISABLED) {
-		reply_err(p, 502, "5.5.1", "VRFY command is disabled");
+		reply(p, SMTP_R_VRFY_DISABLED, NULL, NULL);
 		return;
 	}
 	if (!c->has_arg) {
-		reply_err(p, 501, "5.5.4", "Syntax: VRFY address");
+		reply(p, SMTP_R_SYNTAX, "VRFY address", NULL);
 		return;
 	}
 	if (p->conf.vrfy == SMTP_VRFY_CANNOT) {
-		reply(p, 252, "2.0.0",
-		    "Cannot VRFY user, but will accept "
-		    "message and attempt delivery");
+		reply(p, SMTP_R_VRFY_CANNOT, NULL, NULL);
 		return;
 	}
 	/* "VRFY address [SMTPUTF8]" (RFC 6531 3.7.4.2). */
@@ -576,12 +546,11 @@ do_vrfy(struct smtp_proto *p, const struct smtp_cmd *c)
 		st = addr_parse_local(c->arg, n, &p->pend_addr);
 	}
 	if (st != ADDR_OK || p->pend_addr.local[0] == '\0') {
-		reply_err(p, 501, "5.1.3", "Bad address syntax");
+		reply(p, SMTP_R_VRFY_BAD_ADDRESS, NULL, NULL);
 		return;
 	}
 	if (p->pend_addr.utf8 && !utf8) {
-		reply_err(p, 553, "5.6.7",
-		    "Non-ASCII address requires the SMTPUTF8 parameter");
+		reply(p, SMTP_R_VRFY_NEEDS_UTF8, NULL, NULL);
 		return;
 	}
 	memset(&p->pend_rp, 0, sizeof(p->pend_rp));
@@ -620,10 +589,7 @@ do_help(struct smtp_proto *p, const struct smtp_cmd *c)
 	while (n > 0 && c->arg[n - 1] == ' ')
 		n--;
 	if (!c->has_arg) {
-		reply(p, 214, "2.0.0",
-		    "Commands: HELO EHLO MAIL RCPT DATA "
-		    "BDAT RSET NOOP QUIT VRFY HELP; HELP command for its "
-		    "syntax, HELP STATUS for the server's state");
+		reply(p, SMTP_R_HELP, NULL, NULL);
 		return;
 	}
 	if (n == 6 && str_ncaseeq(c->arg, "STATUS", 6)) {
@@ -633,11 +599,11 @@ do_help(struct smtp_proto *p, const struct smtp_cmd *c)
 	smtp_cmd_parse(c->arg, n, &topic);
 	for (i = 0; i < sizeof(help_topics) / sizeof(help_topics[0]); i++)
 		if (help_topics[i].verb == topic.verb && !topic.has_arg) {
-			reply(p, 214, "2.0.0", "Syntax: %s",
-			    help_topics[i].syntax);
+			reply(
+			    p, SMTP_R_HELP_TOPIC, help_topics[i].syntax, NULL);
 			return;
 		}
-	reply_err(p, 504, "5.5.4", "HELP topic not recognized");
+	reply(p, SMTP_R_HELP_UNKNOWN, NULL, NULL);
 }
 
 static void
@@ -655,12 +621,9 @@ process_command(
 		if (c.verb == SMTP_V_QUIT)
 			do_quit(p);
 		else if (p->st == ST_NOMAIL)
-			reply_err(p, 521, "5.3.2", "%s does not accept mail",
-			    p->conf.hostname);
+			reply(p, SMTP_R_NOMAIL, p->conf.hostname, NULL);
 		else
-			reply_err(p, 503, "5.5.1",
-			    "Error: access denied, "
-			    "send QUIT");
+			reply(p, SMTP_R_REFUSED, NULL, NULL);
 		return;
 	}
 	switch (c.verb) {
@@ -686,7 +649,7 @@ process_command(
 		do_rset(p, &c);
 		break;
 	case SMTP_V_NOOP:
-		reply(p, 250, "2.0.0", "Ok");
+		reply(p, SMTP_R_OK, NULL, NULL);
 		break;
 	case SMTP_V_QUIT:
 		do_quit(p);
@@ -695,7 +658,7 @@ process_command(
 		do_vrfy(p, &c);
 		break;
 	case SMTP_V_EXPN:
-		reply_err(p, 502, "5.5.1", "EXPN command is not available");
+		reply(p, SMTP_R_EXPN, NULL, NULL);
 		break;
 	case SMTP_V_HELP:
 		do_help(p, &c);
@@ -706,17 +669,16 @@ process_command(
 	case SMTP_V_ATRN:
 	case SMTP_V_TURN:
 	case SMTP_V_SEND:
-		reply_err(p, 502, "5.5.1", "Error: command not implemented");
+		reply(p, SMTP_R_NOT_IMPLEMENTED, NULL, NULL);
 		break;
 	case SMTP_V_HTTP:
 		/* Cross-protocol traffic (a browser, ALPACA): drop it. */
-		reply(p, 421, "4.7.0", "%s Error: non-SMTP command, closing",
-		    p->conf.hostname);
+		reply(p, SMTP_R_NOT_SMTP, p->conf.hostname, NULL);
 		close_session(p);
 		break;
 	case SMTP_V_UNKNOWN:
 	case SMTP_V_COUNT:
-		reply_err(p, 500, "5.5.1", "Error: command not recognized");
+		reply(p, SMTP_R_UNKNOWN_COMMAND, NULL, NULL);
 		break;
 	}
 }
@@ -726,9 +688,7 @@ process_command(
 static void
 bad_line_ending(struct smtp_proto *p)
 {
-	reply(p, 521, "5.5.2",
-	    "Error: bare CR or LF received, closing "
-	    "connection");
+	reply(p, SMTP_R_BARE_EOL, NULL, NULL);
 	close_session(p);
 }
 
@@ -737,7 +697,7 @@ static void
 command_line(struct smtp_proto *p, const char *line, size_t len, int more_input)
 {
 	if (len > p->conf.line_limit) {
-		reply_err(p, 500, "5.5.2", "Error: line too long");
+		reply(p, SMTP_R_LINE_TOO_LONG, NULL, NULL);
 		return;
 	}
 	if (len >= 2 && line[len - 2] == '\r') {
@@ -752,11 +712,11 @@ command_line(struct smtp_proto *p, const char *line, size_t len, int more_input)
 		if (p->conf.strict_eol)
 			bad_line_ending(p);
 		else
-			reply_err(p, 500, "5.5.2", "Error: bare CR received");
+			reply(p, SMTP_R_BARE_CR, NULL, NULL);
 		return;
 	}
 	if (memchr(line, '\0', len) != NULL) {
-		reply_err(p, 500, "5.5.2", "Error: NUL character received");
+		reply(p, SMTP_R_NUL_IN_COMMAND, NULL, NULL);
 		return;
 	}
 	process_command(p, line, len, more_input);
@@ -775,7 +735,7 @@ feed_line(struct smtp_proto *p, const char *in, size_t n)
 		p->cur_verb = SMTP_V_UNKNOWN;
 		p->cur_name = smtp_verb_names[SMTP_V_UNKNOWN];
 		p->cur_counted = 0;
-		reply_err(p, 500, "5.5.2", "Error: line too long");
+		reply(p, SMTP_R_LINE_TOO_LONG, NULL, NULL);
 		return (size_t)(lf - in) + 1;
 	}
 	if (lf == NULL) {
@@ -797,7 +757,7 @@ feed_line(struct smtp_proto *p, const char *in, size_t n)
 		p->cur_verb = SMTP_V_UNKNOWN;
 		p->cur_name = smtp_verb_names[SMTP_V_UNKNOWN];
 		p->cur_counted = 0;
-		reply_err(p, 500, "5.5.2", "Error: line too long");
+		reply(p, SMTP_R_LINE_TOO_LONG, NULL, NULL);
 		return k;
 	}
 	command_line(p, p->line.data, p->line.len, k < n);
@@ -811,17 +771,17 @@ end_of_message(struct smtp_proto *p)
 	p->st = ST_CMD;
 	p->txn.size = p->data.size;
 	if (p->data.too_big) {
-		reply(p, 552, "5.3.4",
-		    "Message size exceeds fixed maximum message size");
+		reply(p, SMTP_R_SIZE_EXCEEDED, NULL, NULL);
 		reset_txn(p);
 	} else if (p->data.long_line) {
-		reply(p, 554, "5.6.0",
-		    "Error: message line longer than %llu "
-		    "octets",
+		char limit[32];
+
+		snprintf(limit, sizeof(limit), "%llu",
 		    (unsigned long long)p->conf.text_line_limit);
+		reply(p, SMTP_R_LONG_LINE, limit, NULL);
 		reset_txn(p);
 	} else if (p->data.nul) {
-		reply(p, 554, "5.6.0", "Error: message contains NUL octets");
+		reply(p, SMTP_R_NUL_IN_MESSAGE, NULL, NULL);
 		reset_txn(p);
 	} else {
 		request(p, SMTP_REQ_COMMIT, NULL, p->data.size);
@@ -861,11 +821,15 @@ chunk_done(struct smtp_proto *p)
 		return;
 	}
 	p->txn.size = p->data.size;
-	if (p->chunk_last)
+	if (p->chunk_last) {
 		end_of_message(p);
-	else
-		reply(p, 250, "2.0.0", "%llu octets received",
+	} else {
+		char octets[32];
+
+		snprintf(octets, sizeof(octets), "%llu",
 		    (unsigned long long)p->data.size);
+		reply(p, SMTP_R_BDAT_OK, octets, NULL);
+	}
 }
 
 static size_t
@@ -937,12 +901,12 @@ add_received(struct smtp_proto *p, const struct smtp_answer *a)
 static void
 answer_open(struct smtp_proto *p, struct smtp_answer *a)
 {
-	if (a->code >= 300) {
+	if (a->status != SMTP_S_OK) {
 		if (p->open_for == OPEN_DATA) {
-			reply(p, a->code, a->esc, "%s", a->text);
+			reply(p, SMTP_R_QUEUE_WRITE, NULL, NULL);
 		} else {
 			p->bdat_failed = 1;
-			chunk_error(p, a->code, a->esc, a->text);
+			chunk_error(p, SMTP_R_QUEUE_WRITE);
 		}
 		return;
 	}
@@ -953,38 +917,126 @@ answer_open(struct smtp_proto *p, struct smtp_answer *a)
 	add_received(p, a);
 	if (p->open_for == OPEN_DATA) {
 		p->st = ST_DATA;
-		reply(p, 354, NULL, "End data with <CR><LF>.<CR><LF>");
+		reply(p, SMTP_R_DATA_GO, NULL, NULL);
 	} else {
 		start_chunk(p, 0);
 	}
 }
 
+/* The recipient joins the transaction with its expansion. */
 static void
-answer_rcpt(struct smtp_proto *p, struct smtp_answer *a)
+add_rcpt(struct smtp_proto *p, struct smtp_answer *a)
 {
 	struct smtp_rcpt *r;
 
-	if (a->code >= 300) {
-		if (a->code >= 500)
-			reply_err(p, a->code, a->esc, "%s", a->text);
-		else
-			reply(p, a->code, a->esc, "%s", a->text);
-		free_final(a);
-		return;
-	}
-	p->txn.rcpt =
-	    xreallocarray(p->txn.rcpt, p->txn.nrcpt + 1, sizeof(*p->txn.rcpt));
+	/* Room doubles at each power of two: O(n) for n recipients. */
+	if ((p->txn.nrcpt & (p->txn.nrcpt - 1)) == 0)
+		p->txn.rcpt = xreallocarray(p->txn.rcpt,
+		    p->txn.nrcpt ? 2 * p->txn.nrcpt : 1, sizeof(*p->txn.rcpt));
 	r = &p->txn.rcpt[p->txn.nrcpt++];
 	r->addr = p->pend_addr;
 	r->params = p->pend_rp;
-	r->final = a->final;
-	r->nfinal = a->nfinal;
-	a->final = NULL;
-	a->nfinal = 0;
-	if (a->code == 0)
-		reply(p, 250, "2.1.5", "Ok");
-	else
-		reply(p, a->code, a->esc ? a->esc : "2.1.5", "%s", a->text);
+	r->final = a->lookup.final;
+	r->nfinal = a->lookup.nfinal;
+	a->lookup.final = NULL;
+	a->lookup.nfinal = 0;
+}
+
+/*
+ * The one place where the lookup's verdict on an address (RCPT, or VRFY
+ * when vrfy is set) becomes a reply.
+ */
+static void
+answer_lookup(struct smtp_proto *p, struct smtp_answer *a, int vrfy)
+{
+	const struct lookup_reply *lr = &a->lookup;
+	char addr[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 2];
+	int accepted =
+	    lr->verdict == LOOKUP_V_ACCEPT || lr->verdict == LOOKUP_V_FORWARD;
+
+	/* The address as the lookup saw it: <postmaster> is ours. */
+	snprintf(addr, sizeof(addr), "%s@%s", p->pend_addr.local,
+	    p->pend_addr.domain[0] ? p->pend_addr.domain : p->conf.hostname);
+	if ((accepted && !vrfy && lr->nfinal == 0) ||
+	    (lr->verdict == LOOKUP_V_NOT_LOCAL && !vrfy)) {
+		/* Accepted for nowhere, or a verdict that is no answer to
+		 * RCPT: not a verdict to act on. */
+		reply(p, SMTP_R_LOOKUP_TEMPFAIL, NULL, NULL);
+		free_final(a);
+		return;
+	}
+	switch (lr->verdict) {
+	case LOOKUP_V_ACCEPT:
+		if (vrfy) {
+			reply(p, SMTP_R_VRFY_OK, addr, NULL);
+		} else {
+			add_rcpt(p, a);
+			reply(p, SMTP_R_RCPT_OK, NULL, NULL);
+		}
+		break;
+	case LOOKUP_V_FORWARD:
+		if (!vrfy)
+			add_rcpt(p, a);
+		reply(p, SMTP_R_RCPT_FORWARD, lr->arg, NULL);
+		break;
+	case LOOKUP_V_RELOCATED:
+		if (lr->arg[0] != '\0')
+			reply(p, SMTP_R_RCPT_RELOCATED, lr->arg, NULL);
+		else
+			reply(p, SMTP_R_RCPT_RELOCATED_NOWHERE, NULL, NULL);
+		break;
+	case LOOKUP_V_UNKNOWN_USER:
+		reply(p, SMTP_R_RCPT_UNKNOWN_USER, addr,
+		    lr->table == LOOKUP_T_VIRTUAL ? "virtual mailbox table"
+		                                  : "local recipient table");
+		break;
+	case LOOKUP_V_BAD_MAILBOX:
+		reply(p, SMTP_R_RCPT_BAD_MAILBOX, addr, NULL);
+		break;
+	case LOOKUP_V_RELAY_DENIED:
+		reply(p, SMTP_R_RCPT_RELAY_DENIED, addr, NULL);
+		break;
+	case LOOKUP_V_ACCESS_REJECT:
+		if (lr->arg[0] != '\0')
+			reply(p, SMTP_R_RCPT_ACCESS_REJECT_TEXT, addr, lr->arg);
+		else
+			reply(p, SMTP_R_RCPT_ACCESS_REJECT, addr, NULL);
+		break;
+	case LOOKUP_V_ACCESS_DEFER:
+		if (lr->arg[0] != '\0')
+			reply(p, SMTP_R_RCPT_ACCESS_DEFER_TEXT, addr, lr->arg);
+		else
+			reply(p, SMTP_R_RCPT_ACCESS_DEFER, addr, NULL);
+		break;
+	case LOOKUP_V_ALIAS_FAILED:
+		reply(p, SMTP_R_RCPT_ALIAS_FAILED, addr, NULL);
+		break;
+	case LOOKUP_V_TABLE_ERROR:
+		reply(p, SMTP_R_RCPT_TABLE_ERROR, addr, NULL);
+		break;
+	case LOOKUP_V_NOT_LOCAL:
+		reply(p, SMTP_R_VRFY_NOT_LOCAL, addr, NULL);
+		break;
+	case LOOKUP_V_TEMPFAIL:
+	default:
+		reply(p, SMTP_R_LOOKUP_TEMPFAIL, NULL, NULL);
+		break;
+	}
+	free_final(a);
+}
+
+static void
+answer_status(struct smtp_proto *p, const struct smtp_answer *a)
+{
+	char count[48];
+
+	if (!a->show_queued) {
+		reply(p, SMTP_R_HELP_STATUS, p->conf.hostname, NULL);
+		return;
+	}
+	snprintf(count, sizeof(count), "%llu message%s",
+	    (unsigned long long)a->queued, a->queued == 1 ? "" : "s");
+	reply(p, SMTP_R_HELP_STATUS_QUEUE, p->conf.hostname, count);
 }
 
 void
@@ -1001,24 +1053,24 @@ smtp_proto_answer(struct smtp_proto *p, struct smtp_answer *a)
 	}
 	switch (type) {
 	case SMTP_REQ_MAIL:
-		if (a->code >= 300) {
-			reply(p, a->code, a->esc, "%s", a->text);
+		if (a->status == SMTP_S_QUEUE_FULL) {
+			reply(p, SMTP_R_QUEUE_FULL, NULL, NULL);
+			break;
+		}
+		if (a->status != SMTP_S_OK) {
+			reply(p, SMTP_R_QUEUE_UNAVAILABLE, NULL, NULL);
 			break;
 		}
 		p->txn.from = p->pend_addr;
 		p->txn.params = p->pend_mp;
 		p->has_mail = 1;
-		reply(p, 250, "2.1.0", "Ok");
+		reply(p, SMTP_R_MAIL_OK, NULL, NULL);
 		break;
 	case SMTP_REQ_RCPT:
-		answer_rcpt(p, a);
+		answer_lookup(p, a, 0);
 		break;
 	case SMTP_REQ_VRFY:
-		if (a->code >= 400)
-			reply_err(p, a->code, a->esc, "%s", a->text);
-		else
-			reply(p, a->code ? a->code : 250,
-			    a->esc ? a->esc : "2.0.0", "%s", a->text);
+		answer_lookup(p, a, 1);
 		break;
 	case SMTP_REQ_OPEN:
 		answer_open(p, a);
@@ -1026,14 +1078,16 @@ smtp_proto_answer(struct smtp_proto *p, struct smtp_answer *a)
 	case SMTP_REQ_COMMIT:
 		/* Committed or not, the message file is the queue's now. */
 		p->msg_open = 0;
-		if (a->code >= 300)
-			reply(p, a->code, a->esc, "%s", a->text);
+		if (a->status == SMTP_S_QUEUE_FULL)
+			reply(p, SMTP_R_QUEUE_FULL, NULL, NULL);
+		else if (a->status != SMTP_S_OK)
+			reply(p, SMTP_R_QUEUE_WRITE, NULL, NULL);
 		else
-			reply(p, 250, "2.0.0", "Ok: queued as %s", p->txn.id);
+			reply(p, SMTP_R_QUEUED, p->txn.id, NULL);
 		reset_txn(p);
 		break;
 	case SMTP_REQ_STATUS:
-		reply(p, 211, "2.0.0", "%s", a->text);
+		answer_status(p, a);
 		break;
 	case SMTP_REQ_NONE:
 		break;
@@ -1057,33 +1111,33 @@ smtp_proto_greet(struct smtp_proto *p, enum smtp_greet how, const char *text)
 	switch (how) {
 	case SMTP_GREET_OK:
 		p->st = ST_CMD;
-		reply(p, 220, NULL, "%s ESMTP tern", h);
+		reply(p, SMTP_R_GREETING, h, NULL);
 		break;
 	case SMTP_GREET_BUSY:
-		reply(p, 421, "4.7.0", "%s %s", h,
-		    text ? text : "Error: too many connections");
+		reply(p, SMTP_R_GREET_BUSY, h, NULL);
+		close_session(p);
+		break;
+	case SMTP_GREET_BUSY_CLIENT:
+		reply(p, SMTP_R_GREET_BUSY_CLIENT, h, NULL);
 		close_session(p);
 		break;
 	case SMTP_GREET_REJECT:
 		p->st = ST_REFUSE;
-		reply(p, 554, NULL, "%s %s", h,
-		    text ? text : "No SMTP service here");
+		if (text != NULL && text[0] != '\0')
+			reply(p, SMTP_R_GREET_REJECT_TEXT, h, text);
+		else
+			reply(p, SMTP_R_GREET_REJECT, h, NULL);
 		break;
 	case SMTP_GREET_NOMAIL:
 		p->st = ST_NOMAIL;
-		reply(p, 521, "5.3.2", "%s does not accept mail", h);
+		reply(p, SMTP_R_GREET_NOMAIL, h, NULL);
 		break;
 	case SMTP_GREET_TEMPFAIL:
-		reply(p, 421, "4.3.2",
-		    "%s Service not available, closing transmission channel",
-		    h);
+		reply(p, SMTP_R_GREET_TEMPFAIL, h, NULL);
 		close_session(p);
 		break;
 	case SMTP_GREET_SHUTDOWN:
-		reply(p, 421, "4.3.2",
-		    "%s Service shutting down, closing "
-		    "transmission channel",
-		    h);
+		reply(p, SMTP_R_SHUTDOWN, h, NULL);
 		close_session(p);
 		break;
 	}
@@ -1109,7 +1163,7 @@ smtp_proto_timeout(struct smtp_proto *p)
 		return;
 	p->cur_counted = 1;
 	log_closing(p, "timeout");
-	reply(p, 421, "4.4.2", "%s Error: timeout exceeded", p->conf.hostname);
+	reply(p, SMTP_R_TIMEOUT, p->conf.hostname, NULL);
 	close_session(p);
 }
 
@@ -1125,10 +1179,7 @@ smtp_proto_shutdown(struct smtp_proto *p)
 	}
 	p->cur_counted = 1;
 	log_closing(p, "shutdown");
-	reply(p, 421, "4.3.2",
-	    "%s Service shutting down, closing "
-	    "transmission channel",
-	    p->conf.hostname);
+	reply(p, SMTP_R_SHUTDOWN, p->conf.hostname, NULL);
 	close_session(p);
 }
 
@@ -1150,6 +1201,12 @@ int
 smtp_proto_refusing(const struct smtp_proto *p)
 {
 	return p->st == ST_REFUSE || p->st == ST_NOMAIL;
+}
+
+int
+smtp_proto_sent(const struct smtp_proto *p, enum smtp_reply_id id)
+{
+	return (p->sent[id / 8] >> (id % 8)) & 1;
 }
 
 const struct smtp_req *

@@ -5,9 +5,11 @@
  *	Takes the bytes a client sent and produces replies, message octets,
  *	log lines and at most one request at a time for the glue ("may this
  *	recipient be accepted?", "open a message", "commit it").  The glue
- *	answers each request, synchronously or later; the machine then goes
- *	on.  No sockets, files, clocks or globals: every reply code can be
- *	provoked in a unit test and the whole session can be fuzzed.
+ *	answers each request, synchronously or later, with a status or a
+ *	verdict, never with a text; the machine then goes on.  Every reply
+ *	comes from the catalog (smtp_reply.h).  No sockets, files, clocks or
+ *	globals: every reply can be provoked in a unit test and the whole
+ *	session can be fuzzed.
  * TRUST
  *	smtp process.  Every input byte is hostile.  Lines, chunks, counts
  *	and sizes are bounded by struct smtp_proto_conf.
@@ -24,8 +26,10 @@
 #include <stdint.h>
 
 #include "../common/buf.h"
+#include "../lookup/lookup.h"
 #include "addr.h"
 #include "smtp_cmd.h"
+#include "smtp_reply.h"
 
 enum smtp_vrfy_mode {
 	SMTP_VRFY_CANNOT,   /* 252: never confirm or deny */
@@ -51,12 +55,13 @@ struct smtp_client {
 };
 
 enum smtp_greet {
-	SMTP_GREET_OK,       /* 220 */
-	SMTP_GREET_BUSY,     /* 421 4.7.0 too many sessions, then close */
-	SMTP_GREET_REJECT,   /* 554: only QUIT works afterwards */
-	SMTP_GREET_NOMAIL,   /* 521 5.3.2: RFC 7504 no-mail host */
-	SMTP_GREET_SHUTDOWN, /* 421 4.3.2, then close */
-	SMTP_GREET_TEMPFAIL, /* 421 4.3.2: admission cannot be decided */
+	SMTP_GREET_OK,          /* 220 */
+	SMTP_GREET_BUSY,        /* 421 4.7.0 too many sessions, then close */
+	SMTP_GREET_BUSY_CLIENT, /* 421 4.7.0 too many from this client */
+	SMTP_GREET_REJECT,      /* 554: only QUIT works afterwards */
+	SMTP_GREET_NOMAIL,      /* 521 5.3.2: RFC 7504 no-mail host */
+	SMTP_GREET_SHUTDOWN,    /* 421 4.3.2, then close */
+	SMTP_GREET_TEMPFAIL,    /* 421 4.3.2: admission cannot be decided */
 };
 
 enum smtp_req_type {
@@ -66,7 +71,7 @@ enum smtp_req_type {
 	SMTP_REQ_VRFY,   /* VRFY in verify mode */
 	SMTP_REQ_OPEN,   /* start a message file */
 	SMTP_REQ_COMMIT, /* make the message durable */
-	SMTP_REQ_STATUS, /* text for HELP STATUS */
+	SMTP_REQ_STATUS, /* the queue's length for HELP STATUS */
 };
 
 struct smtp_req {
@@ -76,20 +81,27 @@ struct smtp_req {
 	uint64_t size; /* MAIL: SIZE= (0 unknown); COMMIT */
 };
 
+/* How the queue answered MAIL, OPEN or COMMIT. */
+enum smtp_status {
+	SMTP_S_OK,
+	SMTP_S_QUEUE_FULL,        /* MAIL, COMMIT: no room for the message */
+	SMTP_S_QUEUE_UNAVAILABLE, /* MAIL: the queue cannot tell now */
+	SMTP_S_QUEUE_FAILED,      /* OPEN, COMMIT: it could not write it */
+};
+
 /*
- * The glue's answer.  code 0 or 2xx means yes; otherwise code, esc and
- * text are sent as the reply.  On a yes to RCPT, final[] lists the
- * addresses the message goes to (aliases expanded); the machine takes
- * ownership of the array and its strings (xmalloc'ed).
+ * The glue's answer; the machine picks the reply.  RCPT and VRFY get the
+ * lookup's verdict; when it accepts, final[] lists the addresses the
+ * message goes to (aliases expanded) and the machine takes ownership of
+ * the array and its strings (xmalloc'ed), else frees them.
  */
 struct smtp_answer {
-	int code;
-	const char *esc;
-	char text[300];
-	char **final;
-	size_t nfinal;
-	char id[32];   /* OPEN: queue ID */
-	char date[64]; /* OPEN: RFC 5322 date for Received: */
+	enum smtp_status status;    /* MAIL, OPEN, COMMIT */
+	struct lookup_reply lookup; /* RCPT, VRFY */
+	char id[32];                /* OPEN: queue ID */
+	char date[64];              /* OPEN: RFC 5322 date for Received: */
+	uint64_t queued;            /* STATUS: messages in the queue */
+	int show_queued; /* STATUS: the client may learn that number */
 };
 
 struct smtp_rcpt {
@@ -124,7 +136,7 @@ void smtp_proto_free(struct smtp_proto *p);
 /* Output accumulated so far; the glue drains the buffers it uses. */
 struct smtp_out *smtp_proto_out(struct smtp_proto *p);
 
-/* Send the greeting the glue decided on; text replaces the default. */
+/* Send the greeting the glue decided on; text: REJECT's, from the table. */
 void
 smtp_proto_greet(struct smtp_proto *p, enum smtp_greet how, const char *text);
 /*
@@ -152,6 +164,8 @@ void smtp_proto_eof(struct smtp_proto *p);
 int smtp_proto_in_data(const struct smtp_proto *p);
 /* Has the session reached a refusing state (554/521 greeting)? */
 int smtp_proto_refusing(const struct smtp_proto *p);
+/* Has this reply been sent in the session (for the catalog's tests)? */
+int smtp_proto_sent(const struct smtp_proto *p, enum smtp_reply_id id);
 
 const struct smtp_txn *smtp_proto_txn(const struct smtp_proto *p);
 const char *smtp_proto_helo(const struct smtp_proto *p);

@@ -65,7 +65,8 @@ smtp_server_new(
 	srv->loop = loop;
 	srv->set = settings_new(c);
 	srv->svc = *svc;
-	srv->read_buf = xmalloc(SMTP_READ_BUF);
+	srv->rb.data = xmalloc(SMTP_READ_BUF);
+	srv->rb.size = SMTP_READ_BUF;
 	return srv;
 }
 
@@ -248,6 +249,6 @@ smtp_server_free(struct smtp_server *srv)
 	smtp_settings_unref(srv->set);
 	/* Each listener frees itself once closed (smtp_server_stop). */
 	free(srv->listeners);
-	free(srv->read_buf);
+	free(srv->rb.data);
 	free(srv);
 }

@@ -18,6 +18,7 @@
 #include "../common/netaddr.h"
 #include "smtp_proto.h"
 #include "smtp_services.h"
+#include "transport.h"
 
 #define SMTP_READ_BUF (64 * 1024)
 
@@ -43,8 +44,7 @@ struct smtp_server {
 	size_t nlisteners;
 	struct smtp_session *sessions;
 	size_t nsessions;
-	char *read_buf; /* shared: input is consumed before read_cb returns */
-	int read_buf_busy;
+	struct transport_readbuf rb; /* one read buffer for every session */
 	int stopping;
 	void (*stop_done)(void *);
 	void *stop_arg;
@@ -58,9 +58,6 @@ void smtp_session_shutdown(struct smtp_session *s);
 struct smtp_session *smtp_session_next(const struct smtp_session *s);
 
 /* smtp_server.c, for sessions */
-unsigned
-smtp_server_client_inc(struct smtp_server *srv, const struct netaddr *a);
-void smtp_server_client_dec(struct smtp_server *srv, const struct netaddr *a);
 void smtp_server_session_gone(struct smtp_server *srv);
 
 #endif

@@ -3,8 +3,9 @@
  *	smtp_services - what an SMTP session asks of the rest of tern
  * PURPOSE
  *	Admission of a new client (session limits and the access table),
- *	recipient and VRFY lookups, queue space, and the message file's life
- *	(open, commit, abort).  Each request names a callback that receives
+ *	recipient and VRFY lookups, queue space, and a message's life (open,
+ *	its text, commit, abort): the text goes to the queue, which alone
+ *	writes the spool.  Each request names a callback that receives
  *	the answer.  One implementation calls the lookup and queue modules in
  *	the same process; the other sends IPC messages to the lookup and
  *	queue processes.  Sessions cannot tell them apart.
@@ -12,8 +13,8 @@
  *	smtp process.
  * INVARIANTS
  *	Every request's callback runs exactly once, possibly before the
- *	request function returns.  A descriptor handed to an open callback
- *	belongs to the session, which closes it after commit or abort.
+ *	request function returns.  A session never holds a descriptor of the
+ *	spool.
  */
 #ifndef TERN_SMTP_SERVICES_H
 #define TERN_SMTP_SERVICES_H
@@ -33,8 +34,11 @@ struct svc_admission {
 typedef void (*svc_admit_cb)(void *arg, const struct svc_admission *a);
 typedef void (*svc_lookup_cb)(void *arg, struct lookup_reply *r);
 typedef void (*svc_status_cb)(void *arg, int status);
-/* fd < 0: the queue could not create a message. */
-typedef void (*svc_open_cb)(void *arg, int fd, const char *id);
+/* id NULL: the queue could not create a message. */
+typedef void (*svc_open_cb)(void *arg, const char *id);
+/* What a commit's status says, besides 0 (durable). */
+#define SVC_FAILED (-1)
+#define SVC_NO_ROOM (-2)
 typedef void (*svc_count_cb)(void *arg, uint64_t n);
 
 struct smtp_services_ops {
@@ -48,7 +52,14 @@ struct smtp_services_ops {
 	/* Room for size octets?  0 yes, -1 no, -2 cannot tell now. */
 	void (*room)(void *ctx, uint64_t size, svc_status_cb cb, void *arg);
 	void (*open)(void *ctx, svc_open_cb cb, void *arg);
-	/* status 0: durable.  env is encoded before this returns. */
+	/* The open message's text, in order.  0, or -1 when it cannot be
+	 * passed on (the commit will then fail). */
+	int (*write)(void *ctx, const char *id, const void *p, size_t n);
+	/* Is the way to the queue backed up?  Then 1, and resume(arg) runs
+	 * exactly once when it is not; else 0. */
+	int (*throttle)(void *ctx, void (*resume)(void *arg), void *arg);
+	/* status 0: durable; SVC_NO_ROOM, SVC_FAILED.  env is encoded before
+	 * this returns. */
 	void (*commit)(void *ctx, const char *id, const struct envelope *env,
 	    uint64_t data_len, svc_status_cb cb, void *arg);
 	void (*abort)(void *ctx, const char *id);

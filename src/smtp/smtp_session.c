@@ -15,11 +15,12 @@
 
 #include "../common/buf.h"
 #include "../common/log.h"
-#include "../common/strutil.h"
+#include "../common/strset.h"
 #include "../common/xmem.h"
 #include "../queue/envelope.h"
 #include "smtp_server_priv.h"
 #include "smtp_services.h"
+#include "transport.h"
 
 /* Input kept while a request is pending: one read's worth, and a bit. */
 #define PEND_MAX (2 * SMTP_READ_BUF)
@@ -27,9 +28,8 @@
 #define WRITE_BACKLOG_MAX (64 * 1024)
 
 struct smtp_session {
-	uv_tcp_t tcp;
+	struct transport *t;
 	uv_timer_t timer;
-	uv_write_t wreq;
 	struct smtp_server *srv;
 	struct smtp_settings *set;
 	struct smtp_proto *p;
@@ -39,22 +39,33 @@ struct smtp_session {
 	int port;
 	int admitted; /* counted by the services: release when done */
 	struct buf pend;
-	int msg_fd; /* the open message's file, or -1 */
-	char msg_id[32];
+	char msg_id[32]; /* the open message, or "" */
 	uint64_t msg_len;
 	int msg_error;
-	int waiting; /* a request is with a service */
-	int in_pump; /* answers arriving now are picked up by pump */
-	int reading;
-	int eof; /* the client sent all it will: finish, then close */
+	int throttled; /* the queue is behind: input waits */
+	int waiting;   /* a request is with a service */
+	int in_pump;   /* answers arriving now are picked up by pump */
+	int eof;       /* the client sent all it will: finish, then close */
 	int closing;
-	int refs;   /* open handles + requests in flight */
-	char *wbuf; /* bytes of the uv_write in flight */
+	int refs; /* the timer, the transport, requests in flight */
 	struct smtp_session *prev, *next;
 };
 
 static void pump(struct smtp_session *s, const char *in, size_t n);
 static void begin_close(struct smtp_session *s);
+static void session_unref(struct smtp_session *s);
+
+/* The queue caught up with the text this session sent it. */
+static void
+resumed(void *arg)
+{
+	struct smtp_session *s = arg;
+
+	s->throttled = 0;
+	if (!s->closing && !s->waiting)
+		pump(s, NULL, 0);
+	session_unref(s);
+}
 
 /* The open message is not going to be committed. */
 static void
@@ -62,10 +73,8 @@ discard_msg(struct smtp_session *s)
 {
 	struct smtp_server *srv = s->srv;
 
-	if (s->msg_fd < 0)
+	if (s->msg_id[0] == '\0')
 		return;
-	close(s->msg_fd);
-	s->msg_fd = -1;
 	srv->svc.ops->abort(srv->svc.ctx, s->msg_id);
 	s->msg_id[0] = '\0';
 }
@@ -74,13 +83,10 @@ static void
 session_unref(struct smtp_session *s)
 {
 	struct smtp_server *srv = s->srv;
-	char stats[512];
 
 	if (--s->refs > 0)
 		return;
 	discard_msg(s);
-	smtp_proto_stats(s->p, stats, sizeof(stats));
-	log_info("disconnect from unknown[%s] %s", s->peer_str, stats);
 	if (s->admitted)
 		srv->svc.ops->release(srv->svc.ctx, &s->peer);
 	if (s->prev)
@@ -91,86 +97,53 @@ session_unref(struct smtp_session *s)
 		s->next->prev = s->prev;
 	smtp_proto_free(s->p);
 	buf_free(&s->pend);
-	free(s->wbuf);
 	smtp_settings_unref(s->set);
 	free(s);
 	smtp_server_session_gone(srv);
 }
 
 static void
-handle_closed(uv_handle_t *h)
+timer_closed(uv_handle_t *h)
 {
 	session_unref(h->data);
 }
 
+/* The session is over; the transport sends what is queued, then closes. */
 static void
 begin_close(struct smtp_session *s)
 {
+	char stats[512];
+
 	if (s->closing)
 		return;
 	s->closing = 1;
+	if (s->p != NULL) {
+		smtp_proto_stats(s->p, stats, sizeof(stats));
+		log_info("disconnect from unknown[%s] %s", s->peer_str, stats);
+	}
 	uv_timer_stop(&s->timer);
-	uv_close((uv_handle_t *)&s->timer, handle_closed);
-	uv_close((uv_handle_t *)&s->tcp, handle_closed);
+	uv_close((uv_handle_t *)&s->timer, timer_closed);
+	if (s->t != NULL)
+		transport_close(s->t);
+	else
+		session_unref(s);
 }
 
 /* ------------------------------------------------------------- output */
-
-static void flush_replies(struct smtp_session *s);
-
-static void
-write_done(uv_write_t *req, int status)
-{
-	struct smtp_session *s = req->data;
-
-	free(s->wbuf);
-	s->wbuf = NULL;
-	if (status < 0 && !s->closing) {
-		begin_close(s);
-	} else if (!s->closing) {
-		flush_replies(s);
-		if (s->wbuf == NULL && smtp_proto_out(s->p)->close)
-			begin_close(s);
-		else if (!s->waiting)
-			pump(s, NULL, 0);
-	}
-	session_unref(s);
-}
 
 static void
 flush_replies(struct smtp_session *s)
 {
 	struct buf *r = &smtp_proto_out(s->p)->reply;
-	uv_buf_t b;
-	int n;
 
-	if (s->wbuf != NULL || r->len == 0 || s->closing)
+	if (r->len == 0 || s->closing)
 		return;
-	b = uv_buf_init(r->data, (unsigned)r->len);
-	n = uv_try_write((uv_stream_t *)&s->tcp, &b, 1);
-	if (n == UV_EAGAIN)
-		n = 0;
-	if (n < 0) {
+	if (transport_write(s->t, r->data, r->len) < 0) {
 		r->len = 0;
 		begin_close(s);
 		return;
 	}
-	buf_consume(r, (size_t)n);
-	if (r->len == 0)
-		return;
-	/* The socket is full: hand the rest to libuv. */
-	s->wbuf = xmalloc(r->len);
-	memcpy(s->wbuf, r->data, r->len);
-	b = uv_buf_init(s->wbuf, (unsigned)r->len);
 	r->len = 0;
-	s->wreq.data = s;
-	s->refs++;
-	if (uv_write(&s->wreq, (uv_stream_t *)&s->tcp, &b, 1, write_done) < 0) {
-		s->refs--;
-		free(s->wbuf);
-		s->wbuf = NULL;
-		begin_close(s);
-	}
 }
 
 /* Message octets, log lines and aborts produced by the state machine. */
@@ -180,24 +153,20 @@ drain(struct smtp_session *s)
 	struct smtp_out *out = smtp_proto_out(s->p);
 
 	if (out->body.len > 0) {
-		if (s->msg_fd >= 0 && !s->msg_error) {
-			const char *p = out->body.data;
-			size_t n = out->body.len;
+		if (s->msg_id[0] != '\0' && !s->msg_error) {
+			struct smtp_server *srv = s->srv;
 
-			while (n > 0) {
-				ssize_t w = write(s->msg_fd, p, n);
-
-				if (w < 0 && errno == EINTR)
-					continue;
-				if (w < 0) {
-					s->msg_error = errno;
-					log_warn("%s: write to the queue file",
-					    s->msg_id);
-					break;
-				}
-				p += w;
-				n -= (size_t)w;
-				s->msg_len += (uint64_t)w;
+			if (srv->svc.ops->write(srv->svc.ctx, s->msg_id,
+			        out->body.data, out->body.len) < 0) {
+				s->msg_error = 1;
+				log_warnx("%s: the queue cannot take the text",
+				    s->msg_id);
+			}
+			s->msg_len += out->body.len;
+			if (!s->throttled &&
+			    srv->svc.ops->throttle(srv->svc.ctx, resumed, s)) {
+				s->throttled = 1;
+				s->refs++;
 			}
 		}
 		out->body.len = 0;
@@ -222,14 +191,6 @@ drain(struct smtp_session *s)
 }
 
 /* ----------------------------------------------------------- requests */
-
-static void
-answer_text(struct smtp_answer *a, int code, const char *esc, const char *text)
-{
-	a->code = code;
-	a->esc = esc;
-	snprintf(a->text, sizeof(a->text), "%s", text);
-}
 
 static void
 rfc5322_date(char *dst, size_t dstsz)
@@ -269,11 +230,7 @@ lookup_answered(void *arg, struct lookup_reply *lr)
 	struct smtp_answer a;
 
 	memset(&a, 0, sizeof(a));
-	a.code = lr->code;
-	a.esc = lr->esc;
-	snprintf(a.text, sizeof(a.text), "%s", lr->text);
-	a.final = lr->final;
-	a.nfinal = lr->nfinal;
+	a.lookup = *lr;
 	lr->final = NULL;
 	lr->nfinal = 0;
 	answered(arg, &a);
@@ -286,28 +243,25 @@ room_answered(void *arg, int status)
 
 	memset(&a, 0, sizeof(a));
 	if (status == -1)
-		answer_text(
-		    &a, 452, "4.3.1", "Error: insufficient system storage");
+		a.status = SMTP_S_QUEUE_FULL;
 	else if (status < 0)
-		answer_text(&a, 451, "4.3.0", "Error: queue unavailable");
+		a.status = SMTP_S_QUEUE_UNAVAILABLE;
 	answered(arg, &a);
 }
 
 static void
-opened(void *arg, int fd, const char *id)
+opened(void *arg, const char *id)
 {
 	struct smtp_session *s = arg;
 	struct smtp_answer a;
 
 	memset(&a, 0, sizeof(a));
-	if (fd < 0) {
-		answer_text(&a, 451, "4.3.0", "Error: queue file write error");
+	if (id == NULL) {
+		a.status = SMTP_S_QUEUE_FAILED;
 	} else if (s->closing) {
-		/* The client left while the file was being made. */
-		close(fd);
+		/* The client left while the message was being made. */
 		s->srv->svc.ops->abort(s->srv->svc.ctx, id);
 	} else {
-		s->msg_fd = fd;
 		snprintf(s->msg_id, sizeof(s->msg_id), "%s", id);
 		s->msg_len = 0;
 		s->msg_error = 0;
@@ -324,8 +278,10 @@ committed(void *arg, int status)
 	struct smtp_answer a;
 
 	memset(&a, 0, sizeof(a));
-	if (status < 0)
-		answer_text(&a, 451, "4.3.0", "Error: queue file write error");
+	if (status == SVC_NO_ROOM)
+		a.status = SMTP_S_QUEUE_FULL;
+	else if (status < 0)
+		a.status = SMTP_S_QUEUE_FAILED;
 	answered(arg, &a);
 }
 
@@ -336,27 +292,9 @@ queued_answered(void *arg, uint64_t n)
 	struct smtp_answer a;
 
 	memset(&a, 0, sizeof(a));
-	if (s->client.may_relay)
-		snprintf(a.text, sizeof(a.text),
-		    "%s accepting mail, TLS not available, %llu message%s "
-		    "queued",
-		    s->set->hostname, (unsigned long long)n, n == 1 ? "" : "s");
-	else
-		snprintf(a.text, sizeof(a.text),
-		    "%s accepting mail, TLS not available", s->set->hostname);
+	a.queued = n;
+	a.show_queued = s->client.may_relay;
 	answered(s, &a);
-}
-
-/* Two recipients that lead to one address get one copy. */
-static int
-has_rcpt(const struct envelope *env, const char *addr)
-{
-	size_t i;
-
-	for (i = 0; i < env->nrcpt; i++)
-		if (str_caseeq(env->rcpt[i].addr, addr))
-			return 1;
-	return 0;
 }
 
 static void
@@ -365,17 +303,15 @@ commit(struct smtp_session *s)
 	struct smtp_server *srv = s->srv;
 	const struct smtp_txn *t = smtp_proto_txn(s->p);
 	struct envelope env;
-	char addr[ADDR_PATH_MAX + 1];
+	char addr[ADDR_PATH_MAX + 1], id[sizeof(s->msg_id)];
+	struct strset seen;
 	size_t i, k;
 
-	if (s->msg_fd < 0 || s->msg_error) {
+	if (s->msg_id[0] == '\0' || s->msg_error) {
 		discard_msg(s);
-		committed(s, -1);
+		committed(s, SVC_FAILED);
 		return;
 	}
-	/* Every octet is written: the queue has the file from here on. */
-	close(s->msg_fd);
-	s->msg_fd = -1;
 	envelope_init(&env);
 	env.arrival = now_us();
 	envelope_set(&env.client_addr, s->peer_str);
@@ -390,17 +326,22 @@ commit(struct smtp_session *s)
 	envelope_set(&env.envid, t->params.envid);
 	/* AUTH= is trusted only from our own authenticated clients. */
 	envelope_set(&env.auth, t->params.auth[0] ? "<>" : "");
+	/* Two recipients that lead to one address get one copy. */
+	strset_init(&seen);
 	for (i = 0; i < t->nrcpt; i++) {
 		const struct smtp_rcpt *r = &t->rcpt[i];
 
 		addr_format(&r->addr, addr, sizeof(addr));
 		for (k = 0; k < r->nfinal; k++)
-			if (!has_rcpt(&env, r->final[k]))
+			if (strset_add(&seen, r->final[k]))
 				envelope_add_rcpt(&env, r->final[k], addr,
 				    r->params.orcpt, r->params.notify);
 	}
-	srv->svc.ops->commit(
-	    srv->svc.ctx, s->msg_id, &env, s->msg_len, committed, s);
+	strset_free(&seen);
+	/* From here on the message is the queue's, whatever happens. */
+	snprintf(id, sizeof(id), "%s", s->msg_id);
+	s->msg_id[0] = '\0';
+	srv->svc.ops->commit(srv->svc.ctx, id, &env, s->msg_len, committed, s);
 	envelope_free(&env);
 }
 
@@ -444,8 +385,6 @@ handle_request(struct smtp_session *s, const struct smtp_req *rq)
 /* -------------------------------------------------------------- input */
 
 static void arm_timer(struct smtp_session *s);
-static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b);
-static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b);
 
 /*
  * Feed input (pending bytes first, then in) to the state machine and
@@ -474,7 +413,7 @@ pump(struct smtp_session *s, const char *in, size_t n)
 		const struct smtp_req *rq;
 		size_t used;
 
-		if (s->waiting || out->close)
+		if (s->waiting || s->throttled || out->close)
 			break;
 		used = smtp_proto_feed(s->p, data + off, len - off);
 		off += used;
@@ -490,7 +429,7 @@ pump(struct smtp_session *s, const char *in, size_t n)
 		 * before reading on, or wait for the client to read it. */
 		if (out->reply.len > 0) {
 			flush_replies(s);
-			if (s->closing || s->wbuf != NULL)
+			if (s->closing || transport_pending(s->t) > 0)
 				break;
 		}
 	}
@@ -503,8 +442,8 @@ pump(struct smtp_session *s, const char *in, size_t n)
 	if (s->pend.len == 0)
 		buf_free(&s->pend);
 	s->in_pump--;
-	if (s->eof && !s->waiting && s->wbuf == NULL && !out->close &&
-	    s->pend.len == 0) {
+	if (s->eof && !s->waiting && !s->throttled &&
+	    transport_pending(s->t) == 0 && !out->close && s->pend.len == 0) {
 		/* Every complete command is answered; what is left (a line or
 		 * a message cut short) can never be finished. */
 		smtp_proto_eof(s->p);
@@ -514,98 +453,102 @@ pump(struct smtp_session *s, const char *in, size_t n)
 	if (s->closing)
 		return;
 	if (out->close) {
-		if (s->wbuf == NULL && !s->waiting) {
+		/* The transport sends the last replies before it closes. */
+		if (!s->waiting)
 			begin_close(s);
-		} else {
-			uv_read_stop((uv_stream_t *)&s->tcp);
-			arm_timer(
-			    s); /* for last replies the client never reads */
-		}
+		else
+			transport_read_stop(s->t);
 		return;
 	}
 	/* Input that arrives while a service answers waits in pend; reading
 	 * stops only when that is full, or when the client does not read its
 	 * replies.  (Stopping and restarting for every request would cost
 	 * two epoll_ctl calls each time.) */
-	if (s->eof || s->pend.len >= SMTP_READ_BUF ||
-	    (s->wbuf != NULL && out->reply.len > WRITE_BACKLOG_MAX)) {
-		if (s->reading) {
-			uv_read_stop((uv_stream_t *)&s->tcp);
-			s->reading = 0;
-		}
-	} else if (!s->reading) {
-		s->reading = 1;
-		uv_read_start((uv_stream_t *)&s->tcp, alloc_cb, read_cb);
-	}
+	if (s->eof || s->throttled || s->pend.len >= SMTP_READ_BUF ||
+	    transport_pending(s->t) > WRITE_BACKLOG_MAX)
+		transport_read_stop(s->t);
+	else
+		transport_read_start(s->t);
 	arm_timer(s);
 }
 
 static void
-alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+on_read(void *arg, const char *p, size_t n)
 {
-	struct smtp_session *s = h->data;
-	struct smtp_server *srv = s->srv;
+	struct smtp_session *s = arg;
 
-	/* One buffer for every session: read_cb consumes it or copies the
-	 * rest into the session's pending input before returning. */
-	if (srv->read_buf_busy) {
-		b->base = NULL;
-		b->len = 0;
+	if (!s->closing)
+		pump(s, p, n);
+}
+
+/*
+ * Not an abort: a client may send its last commands (Exim: the end of
+ * data and QUIT) and shut down its side while it still reads.  Closing
+ * now would leave a committed message unanswered, and the client would
+ * send it again.  pump closes once all is answered.
+ */
+static void
+on_eof(void *arg)
+{
+	struct smtp_session *s = arg;
+
+	if (s->closing)
 		return;
-	}
-	srv->read_buf_busy = 1;
-	b->base = srv->read_buf;
-	b->len = SMTP_READ_BUF;
+	s->eof = 1;
+	if (!s->waiting)
+		pump(s, NULL, 0);
+}
+
+/* The connection broke: nobody is left to answer. */
+static void
+on_error(void *arg)
+{
+	struct smtp_session *s = arg;
+
+	if (s->closing)
+		return;
+	smtp_proto_eof(s->p);
+	drain(s);
+	if (!s->waiting)
+		begin_close(s);
+}
+
+/* What was written has left: go on with what waited for that. */
+static void
+on_drained(void *arg)
+{
+	struct smtp_session *s = arg;
+
+	if (s->closing)
+		return;
+	if (!s->waiting)
+		pump(s, NULL, 0);
 }
 
 static void
-read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b)
+on_closed(void *arg)
 {
-	struct smtp_session *s = stream->data;
+	struct smtp_session *s = arg;
 
-	if (b->base == s->srv->read_buf)
-		s->srv->read_buf_busy = 0;
-	if (nread == 0 || s->closing)
-		return;
-	if (nread < 0) {
-		if (s->reading) {
-			uv_read_stop(stream);
-			s->reading = 0;
-		}
-		if (nread == UV_EOF) {
-			/* Not an abort: a client may send its last commands
-			 * (Exim: the end of data and QUIT) and shut down its
-			 * side while it still reads.  Closing now would leave
-			 * a committed message unanswered, and the client would
-			 * send it again.  pump closes once all is answered. */
-			s->eof = 1;
-			if (!s->waiting)
-				pump(s, NULL, 0);
-			return;
-		}
-		/* The connection broke: nobody is left to answer. */
-		smtp_proto_eof(s->p);
-		drain(s);
-		if (!s->waiting)
-			begin_close(s);
-		return;
-	}
-	pump(s, b->base, (size_t)nread);
+	s->t = NULL;
+	session_unref(s);
 }
+
+static const struct transport_events session_events = {
+    .read = on_read,
+    .eof = on_eof,
+    .error = on_error,
+    .drained = on_drained,
+    .closed = on_closed,
+};
 
 static void
 timer_fired(uv_timer_t *t)
 {
 	struct smtp_session *s = t->data;
 
-	if (s->waiting) {
+	if (s->waiting || s->throttled) {
 		arm_timer(s); /* our own slowness is not the client's */
-		return;
-	}
-	if (smtp_proto_out(s->p)->close) {
-		/* Its last replies stayed unread for a whole timeout (a
-		 * client that shut down its side and reads no more). */
-		begin_close(s);
 		return;
 	}
 	smtp_proto_timeout(s->p);
@@ -636,7 +579,6 @@ static void
 admitted(void *arg, const struct svc_admission *adm)
 {
 	struct smtp_session *s = arg;
-	const char *text = NULL;
 	enum smtp_greet how = SMTP_GREET_OK;
 
 	s->waiting = 0;
@@ -658,17 +600,14 @@ admitted(void *arg, const struct svc_admission *adm)
 	} else if (adm->verdict == SESSIONS_BUSY_CLIENT) {
 		log_warnx("[%s]: %u sessions from this client already",
 		    s->peer_str, s->set->max_per_client);
-		text = "Error: too many connections from your address";
-		how = SMTP_GREET_BUSY;
+		how = SMTP_GREET_BUSY_CLIENT;
 	} else if (s->client.access == LOOKUP_ACCESS_REJECT) {
-		text =
-		    s->client.text[0] ? s->client.text : "Error: access denied";
 		how = SMTP_GREET_REJECT;
 	} else if (!s->set->accept_mail) {
 		how = SMTP_GREET_NOMAIL;
 	}
 	if (!s->closing) {
-		smtp_proto_greet(s->p, how, text);
+		smtp_proto_greet(s->p, how, s->client.text);
 		drain(s);
 		pump(s, NULL, 0);
 	}
@@ -678,18 +617,27 @@ admitted(void *arg, const struct svc_admission *adm)
 void
 smtp_session_accept(struct smtp_server *srv, uv_stream_t *listener)
 {
-	struct smtp_session *s = xcalloc(1, sizeof(*s));
-	struct sockaddr_storage ss;
+	struct smtp_session *s;
+	struct transport *t;
 	struct smtp_client cl;
 	struct smtp_proto_conf pc;
-	int len = sizeof(ss);
+	struct netaddr peer;
+	int port;
 
-	uv_tcp_init(srv->loop, &s->tcp);
+	if ((t = transport_accept(listener, &srv->rb, &session_events, NULL)) ==
+	    NULL)
+		return;
+	if (transport_peer(t, &peer, &port) < 0) {
+		transport_abort(t);
+		return;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->t = t;
+	transport_set_owner(t, &session_events, s);
 	uv_timer_init(srv->loop, &s->timer);
-	s->tcp.data = s->timer.data = s;
+	s->timer.data = s;
 	s->srv = srv;
-	s->refs = 2; /* the two handles */
-	s->msg_fd = -1;
+	s->refs = 2; /* the timer and the transport */
 	s->set = srv->set;
 	s->set->refs++;
 	buf_init(&s->pend, PEND_MAX);
@@ -698,20 +646,11 @@ smtp_session_accept(struct smtp_server *srv, uv_stream_t *listener)
 		srv->sessions->prev = s;
 	srv->sessions = s;
 	srv->nsessions++;
-	memset(&cl, 0, sizeof(cl));
-	if (uv_accept(listener, (uv_stream_t *)&s->tcp) < 0 ||
-	    uv_tcp_getpeername(&s->tcp, (struct sockaddr *)&ss, &len) < 0 ||
-	    netaddr_from_sockaddr((struct sockaddr *)&ss, &s->peer) < 0) {
-		s->p = smtp_proto_new(&s->set->pconf, &cl);
-		begin_close(s);
-		return;
-	}
+	s->peer = peer;
+	s->port = port;
 	netaddr_format(&s->peer, s->peer_str, sizeof(s->peer_str));
-	s->port = ntohs(ss.ss_family == AF_INET
-	        ? ((struct sockaddr_in *)&ss)->sin_port
-	        : ((struct sockaddr_in6 *)&ss)->sin6_port);
-	uv_tcp_nodelay(&s->tcp, 1);
 	log_info("connect from unknown[%s]:%d", s->peer_str, s->port);
+	memset(&cl, 0, sizeof(cl));
 	snprintf(cl.addr, sizeof(cl.addr), "%s", s->peer_str);
 	snprintf(cl.name, sizeof(cl.name), "unknown");
 	pc = s->set->pconf;

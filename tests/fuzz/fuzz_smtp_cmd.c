@@ -90,15 +90,20 @@ check_cstr(const char *s, size_t cap, const char *what)
 static void
 check_err(const struct smtp_err *e)
 {
-	check_cstr(e->text, sizeof(e->text), "error text");
-	FUZZ_CHECK(e->code >= 400 && e->code <= 599, "code %d", e->code);
-	FUZZ_CHECK(e->text[0] != '\0', "empty error text");
-	FUZZ_CHECK(fuzz_printable(e->text, strlen(e->text)),
-	    "unprintable error text \"%s\"", e->text);
-	FUZZ_CHECK(e->esc != NULL, "no enhanced code for %d", e->code);
-	FUZZ_CHECK(strlen(e->esc) == 5 && e->esc[0] == '0' + e->code / 100 &&
-	        e->esc[1] == '.' && e->esc[3] == '.',
-	    "enhanced code %s for %d", e->esc, e->code);
+	const struct smtp_reply_def *r;
+	char line[600];
+
+	FUZZ_CHECK((int)e->id >= 0 && e->id < SMTP_R_COUNT, "reply %d", e->id);
+	r = &smtp_replies[e->id];
+	check_cstr(e->arg, sizeof(e->arg), "error argument");
+	FUZZ_CHECK(
+	    r->counts && r->code >= 400, "%s is no client error", r->name);
+	FUZZ_CHECK(fuzz_printable(e->arg, strlen(e->arg)),
+	    "unprintable error argument \"%s\"", e->arg);
+	smtp_reply_format(e->id, line, sizeof(line), e->arg, NULL);
+	FUZZ_CHECK(fuzz_printable(line, strlen(line)),
+	    "unprintable error reply \"%s\"", line);
+	FUZZ_CHECK(r->esc != NULL, "no enhanced code for %s", r->name);
 }
 
 /* The INVARIANTS of addr.h, for a mailbox a parser accepted. */

@@ -17,14 +17,16 @@
  *   7      A: length of the answer control bytes
  *   8      F feed control bytes: how many octets arrive each time
  *          (0: all the rest), or an event (timeout, shutdown, EOF)
- *   8+F    A answer control bytes: the glue's answer to each request
+ *   8+F    A answer control bytes: the glue's answer to each request (a
+ *          status, or a lookup verdict, odd ones included)
  *   8+F+A  what the client sends
  * Control bytes run out into defaults: everything arrives at once, every
  * request is granted.  So a seed is 8 zero octets and an SMTP dialogue.
  *
  * Checked: the reply syntax (code, continuation, enhanced codes: none on
  * 3xx and on the 220/554 greetings, class-matching on the others), that
- * replies and logs are printable, that a close follows a reply telling
+ * replies are printable (UTF-8 only where an address is named) and logs
+ * have no control octets, that a close follows a reply telling
  * why (221, 421, 521, 552), that message octets appear only between a
  * granted OPEN and the COMMIT or abort and match the size in COMMIT, that
  * a committed DATA text is what fuzz_ref.h makes of the input and ends at
@@ -39,6 +41,7 @@
 #include <string.h>
 
 #include "../../src/common/buf.h"
+#include "../../src/common/strutil.h"
 #include "../../src/common/xmem.h"
 #include "../../src/smtp/addr.h"
 #include "../../src/smtp/smtp_proto.h"
@@ -56,7 +59,7 @@ static const uint64_t text_limits[8] = {
     1000, 78, 998, 10, 1001, 2000, 64, 1u << 20};
 static const enum smtp_greet greets[8] = {SMTP_GREET_OK, SMTP_GREET_OK,
     SMTP_GREET_BUSY, SMTP_GREET_REJECT, SMTP_GREET_NOMAIL, SMTP_GREET_SHUTDOWN,
-    SMTP_GREET_TEMPFAIL, SMTP_GREET_OK};
+    SMTP_GREET_TEMPFAIL, SMTP_GREET_BUSY_CLIENT};
 
 struct sess {
 	struct smtp_proto *p;
@@ -116,6 +119,17 @@ has_esc(const char *t, size_t n)
 	return i == n || t[i] == ' ';
 }
 
+static int
+has_control(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+			return 1;
+	return 0;
+}
+
 static void
 check_reply_line(struct sess *s, const char *l, size_t n)
 {
@@ -126,8 +140,11 @@ check_reply_line(struct sess *s, const char *l, size_t n)
 	FUZZ_CHECK(n >= 6 && n <= REPLY_LINE_MAX, "reply line of %zu", n);
 	tn = n - 6;
 	FUZZ_CHECK(l[n - 2] == '\r' && l[n - 1] == '\n', "reply without CRLF");
-	FUZZ_CHECK(fuzz_printable(l, n - 2), "unprintable reply \"%.*s\"",
-	    (int)n - 2, l);
+	/* Addresses the machine names may be UTF-8 (RFC 6531), never
+	 * anything else. */
+	FUZZ_CHECK(fuzz_printable(l, n - 2) ||
+	        (utf8_valid(l, n - 2, NULL) && !has_control(l, n - 2)),
+	    "unprintable reply \"%.*s\"", (int)n - 2, l);
 	FUZZ_CHECK(l[0] >= '2' && l[0] <= '5' && is_digit(l[1]) &&
 	        is_digit(l[2]) && (l[3] == ' ' || l[3] == '-'),
 	    "bad reply \"%.*s\"", (int)n - 2, l);
@@ -424,18 +441,20 @@ check_message(struct sess *s, const struct smtp_req *rq)
 }
 
 static void
-answer_text(struct smtp_answer *a, int code, const char *esc, const char *t)
+add_final(struct smtp_answer *a, const char *addr)
 {
-	a->code = code;
-	a->esc = esc;
-	snprintf(a->text, sizeof(a->text), "%s", t);
+	struct lookup_reply *lr = &a->lookup;
+
+	lr->final =
+	    xreallocarray(lr->final, lr->nfinal + 1, sizeof(*lr->final));
+	lr->final[lr->nfinal++] = xstrdup(addr);
 }
 
 static void
-add_final(struct smtp_answer *a, const char *addr)
+verdict(struct smtp_answer *a, enum lookup_verdict v, const char *arg)
 {
-	a->final = xreallocarray(a->final, a->nfinal + 1, sizeof(*a->final));
-	a->final[a->nfinal++] = xstrdup(addr);
+	a->lookup.verdict = v;
+	snprintf(a->lookup.arg, sizeof(a->lookup.arg), "%s", arg ? arg : "");
 }
 
 static void
@@ -454,90 +473,83 @@ answer(struct sess *s, const struct smtp_req *rq)
 	case SMTP_REQ_MAIL:
 		FUZZ_CHECK(rq->addr != NULL, "MAIL request without sender");
 		FUZZ_CHECK(rq->size <= s->conf.size_limit, "SIZE over limit");
-		switch (c % 6) {
+		switch (c % 4) {
 		case 1:
-			answer_text(&a, 250, "2.1.0", "Sender ok");
+			a.status = SMTP_S_QUEUE_FULL;
 			break;
 		case 2:
-			answer_text(&a, 452, "4.3.1",
-			    "Error: insufficient system storage");
+			a.status = SMTP_S_QUEUE_UNAVAILABLE;
 			break;
 		case 3:
-			answer_text(&a, 451, "4.3.0", "Error: lookup failed");
-			break;
-		case 4:
-			answer_text(&a, 550, "5.7.1", "Sender rejected");
-			break;
-		case 5:
-			answer_text(&a, 553, "5.1.8", "Bad sender domain");
+			a.status = SMTP_S_QUEUE_FAILED; /* no answer to MAIL */
 			break;
 		}
 		break;
 	case SMTP_REQ_RCPT:
-		FUZZ_CHECK(rq->addr != NULL && rq->rcpt_params != NULL &&
-		        rq->addr->local[0] != '\0',
-		    "RCPT request without recipient");
+	case SMTP_REQ_VRFY:
+		FUZZ_CHECK(rq->addr != NULL && rq->addr->local[0] != '\0',
+		    "RCPT or VRFY request without an address");
+		FUZZ_CHECK(type == SMTP_REQ_VRFY || rq->rcpt_params != NULL,
+		    "RCPT request without parameters");
 		addr_format(rq->addr, addr, sizeof(addr));
-		switch (c % 10) {
+		/* Every verdict in either context, the odd ones included (a
+		 * peer is not trusted to send only what fits). */
+		switch (c % 16) {
 		case 0:
 			add_final(&a, addr);
 			break;
 		case 1:
-			answer_text(&a, 250, "2.1.5", "Recipient ok");
 			add_final(&a, addr);
 			add_final(&a, "alias@example.org");
 			break;
 		case 2:
-			answer_text(&a, 251, NULL,
-			    "User not local; will forward to <b@new.example>");
+			verdict(&a, LOOKUP_V_FORWARD, "b@new.example");
 			add_final(&a, "b@new.example");
 			break;
 		case 3:
-			break; /* an alias that expands to nothing */
+			break; /* accepted for nowhere */
 		case 4:
-			answer_text(&a, 450, "4.2.0",
-			    "Mailbox temporarily unavailable");
+			verdict(&a, LOOKUP_V_RELOCATED, "b@new.example");
 			break;
 		case 5:
-			answer_text(&a, 451, "4.3.0", "Error: lookup failed");
+			verdict(&a, LOOKUP_V_RELOCATED, NULL);
+			break;
+		case 6:
+			verdict(&a, LOOKUP_V_UNKNOWN_USER, NULL);
+			a.lookup.table =
+			    c & 16 ? LOOKUP_T_VIRTUAL : LOOKUP_T_LOCAL;
+			break;
+		case 7:
+			verdict(&a, LOOKUP_V_BAD_MAILBOX, NULL);
+			break;
+		case 8:
+			verdict(&a, LOOKUP_V_RELAY_DENIED, NULL);
+			break;
+		case 9:
+			verdict(&a, LOOKUP_V_ACCESS_REJECT,
+			    c & 16 ? "Not from you" : NULL);
+			break;
+		case 10:
+			verdict(&a, LOOKUP_V_ACCESS_DEFER,
+			    c & 16 ? "Greylisted" : NULL);
+			break;
+		case 11:
+			verdict(&a, LOOKUP_V_ALIAS_FAILED, NULL);
 			add_final(
 			    &a, addr); /* not taken: freed by the machine */
 			break;
-		case 6:
-			answer_text(&a, 550, "5.1.1", "User unknown");
+		case 12:
+			verdict(&a, LOOKUP_V_TABLE_ERROR, NULL);
 			break;
-		case 7:
-			answer_text(&a, 551, "5.1.6",
-			    "User not local; please try <b@new.example>");
+		case 13:
+			verdict(&a, LOOKUP_V_TEMPFAIL, NULL);
 			break;
-		case 8:
-			answer_text(&a, 554, "5.7.1", "Relay access denied");
+		case 14:
+			verdict(&a, LOOKUP_V_NOT_LOCAL, NULL);
 			break;
-		case 9:
-			answer_text(&a, 450, "4.7.1", "Try again later");
-			break;
-		}
-		break;
-	case SMTP_REQ_VRFY:
-		FUZZ_CHECK(rq->addr != NULL, "VRFY request without address");
-		addr_format(rq->addr, addr, sizeof(addr));
-		switch (c % 4) {
-		case 0:
-			/* As lookup_vrfy, but ASCII only: the reply check is
-			 * about what the machine writes itself. */
-			if (rq->addr->utf8)
-				answer_text(&a, 0, NULL, "<address>");
-			else
-				snprintf(a.text, sizeof(a.text), "<%s>", addr);
-			break;
-		case 1:
-			answer_text(&a, 550, "5.1.1", "User unknown");
-			break;
-		case 2:
-			answer_text(&a, 251, "2.1.6", "User not local");
-			break;
-		case 3:
-			answer_text(&a, 451, "4.3.0", "Error: lookup failed");
+		case 15:
+			verdict(
+			    &a, (enum lookup_verdict)(LOOKUP_V_LAST + 1), NULL);
 			break;
 		}
 		break;
@@ -547,19 +559,10 @@ answer(struct sess *s, const struct smtp_req *rq)
 		    was_closed || !s->msg_open, "OPEN while a message is open");
 		FUZZ_CHECK(was_closed || smtp_proto_txn(s->p)->nrcpt > 0,
 		    "OPEN without rcpt");
-		switch (c % 4) {
-		case 1:
-			answer_text(
-			    &a, 451, "4.3.0", "Error: queue file write error");
-			break;
-		case 2:
-			answer_text(
-			    &a, 452, "4.3.1", "Error: insufficient storage");
-			break;
-		case 3:
-			answer_text(&a, 554, "5.3.0", "Error: cannot queue");
-			break;
-		}
+		if (c % 4 == 1)
+			a.status = SMTP_S_QUEUE_FAILED;
+		else if (c % 4 == 2)
+			a.status = SMTP_S_QUEUE_FULL;
 		snprintf(a.id, sizeof(a.id), "%s", "7QKR2B00000042");
 		snprintf(a.date, sizeof(a.date), "%s",
 		    "Thu, 01 Jan 2026 00:00:00 +0000");
@@ -569,25 +572,14 @@ answer(struct sess *s, const struct smtp_req *rq)
 		    "COMMIT without an open message");
 		if (!was_closed)
 			check_message(s, rq);
-		switch (c % 5) {
-		case 1:
-			answer_text(
-			    &a, 451, "4.3.0", "Error: queue file write error");
-			break;
-		case 2:
-			answer_text(&a, 452, "4.3.1", "Error: disk full");
-			break;
-		case 3:
-			answer_text(
-			    &a, 554, "5.7.1", "Message content rejected");
-			break;
-		case 4:
-			answer_text(&a, 552, "5.2.2", "Mailbox full");
-			break;
-		}
+		if (c % 3 == 1)
+			a.status = SMTP_S_QUEUE_FAILED;
+		else if (c % 3 == 2)
+			a.status = SMTP_S_QUEUE_UNAVAILABLE;
 		break;
 	case SMTP_REQ_STATUS:
-		answer_text(&a, 0, NULL, HOST " accepting mail");
+		a.queued = c;
+		a.show_queued = c & 1;
 		break;
 	case SMTP_REQ_NONE:
 		FUZZ_CHECK(0, "request of type NONE");
@@ -600,9 +592,9 @@ answer(struct sess *s, const struct smtp_req *rq)
 	was_closed = s->closed;
 	s->saw_354 = 0;
 	smtp_proto_answer(s->p, &a);
-	FUZZ_CHECK(a.final == NULL && a.nfinal == 0,
+	FUZZ_CHECK(a.lookup.final == NULL && a.lookup.nfinal == 0,
 	    "final[] not taken or freed by the machine");
-	if (type == SMTP_REQ_OPEN && a.code < 300 && !was_closed) {
+	if (type == SMTP_REQ_OPEN && a.status == SMTP_S_OK && !was_closed) {
 		s->msg_open = 1;
 		s->expect_hdr = 1;
 	}

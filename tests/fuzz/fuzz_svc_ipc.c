@@ -81,6 +81,8 @@ struct run {
 	size_t nreq;
 	int src_fd;
 	unsigned lost;
+	char open_id[SPOOL_ID_LEN + 1]; /* the last message opened */
+	int throttled;
 };
 
 /* ------------------------------------------------------------ callbacks */
@@ -109,7 +111,7 @@ cb_admit(void *arg, const struct svc_admission *a)
 	req_done(arg);
 	FUZZ_CHECK(
 	    a->verdict <= SESSIONS_UNAVAILABLE, "verdict %d", (int)a->verdict);
-	FUZZ_CHECK(a->client.access <= LOOKUP_ACCESS_DEFER_RCPT, "access %d",
+	FUZZ_CHECK(a->client.access <= LOOKUP_ACCESS_BROKEN, "access %d",
 	    (int)a->client.access);
 }
 
@@ -118,10 +120,31 @@ cb_lookup(void *arg, struct lookup_reply *lr)
 {
 	req_done(arg);
 	FUZZ_CHECK(
-	    lr->code >= 200 && lr->code < 600, "reply code %d", lr->code);
-	FUZZ_CHECK(lr->esc[0] == '0' + lr->code / 100,
-	    "enhanced code %s for %d", lr->esc, lr->code);
-	FUZZ_CHECK(strpbrk(lr->text, "\r\n") == NULL, "CR or LF in a reply");
+	    lr->verdict <= LOOKUP_V_LAST, "verdict %d", (int)lr->verdict);
+	FUZZ_CHECK(lr->nfinal == 0 || lr->verdict == LOOKUP_V_ACCEPT ||
+	        lr->verdict == LOOKUP_V_FORWARD,
+	    "%zu addresses with verdict %d", lr->nfinal, (int)lr->verdict);
+	FUZZ_CHECK(strpbrk(lr->arg, "\r\n") == NULL, "CR or LF in a reply");
+}
+
+static void
+cb_open(void *arg, const char *id)
+{
+	struct req *q = arg;
+
+	req_done(q);
+	FUZZ_CHECK(id == NULL || spool_id_ok(id), "queue ID %s", id);
+	if (id != NULL)
+		snprintf(q->run->open_id, sizeof(q->run->open_id), "%s", id);
+}
+
+static void
+resumed(void *arg)
+{
+	struct run *r = arg;
+
+	FUZZ_CHECK(r->throttled, "resumed without being throttled");
+	r->throttled = 0;
 }
 
 static void
@@ -248,7 +271,7 @@ op_request(struct run *r, struct fuzz_ctl *c)
 	if (r->self == ROLE_SMTP) {
 		void *ctx = r->smtp.ctx;
 
-		switch (kind % 7) {
+		switch (kind % 11) {
 		case 0:
 			r->smtp.ops->admit(
 			    ctx, some_client(c), cb_admit, req_new(r));
@@ -261,7 +284,7 @@ op_request(struct run *r, struct fuzz_ctl *c)
 			if (fuzz_ctl_word(c, local, 64) == 0)
 				snprintf(local, sizeof(local), "bob");
 			fuzz_ctl_word(c, domain, 64);
-			if (kind % 7 == 2)
+			if (kind % 11 == 2)
 				r->smtp.ops->rcpt(ctx, some_client(c), local,
 				    domain, cb_lookup, req_new(r));
 			else
@@ -276,8 +299,40 @@ op_request(struct run *r, struct fuzz_ctl *c)
 			r->smtp.ops->queued(ctx, cb_count, req_new(r));
 			break;
 		case 6:
-			r->smtp.ops->abort(
-			    ctx, fuzz_ctl_byte(c) & 1 ? "1K1C0B02NR8000" : "");
+			r->smtp.ops->abort(ctx,
+			    fuzz_ctl_byte(c) & 1 ? r->open_id
+			                         : "1K1C0B02NR8000");
+			break;
+		case 7:
+			r->smtp.ops->open(ctx, cb_open, req_new(r));
+			break;
+		case 8: {
+			char text[64];
+			size_t n = fuzz_ctl_word(c, text, 63);
+
+			if (r->open_id[0] != '\0')
+				(void)r->smtp.ops->write(
+				    ctx, r->open_id, text, n);
+			break;
+		}
+		case 9: {
+			struct envelope env;
+
+			if (r->open_id[0] == '\0')
+				break;
+			envelope_init(&env);
+			envelope_set(&env.sender, "s@example.org");
+			envelope_add_rcpt(
+			    &env, "bob@example.org", NULL, NULL, 0);
+			r->smtp.ops->commit(ctx, r->open_id, &env,
+			    fuzz_ctl_byte(c), cb_status, req_new(r));
+			envelope_free(&env);
+			break;
+		}
+		case 10:
+			if (!r->throttled &&
+			    r->smtp.ops->throttle(ctx, resumed, r) == 1)
+				r->throttled = 1;
 			break;
 		}
 		return;
@@ -294,7 +349,7 @@ op_request(struct run *r, struct fuzz_ctl *c)
 	case 1: {
 		struct local_req lq = {r->src_fd, SPOOL_DATA_OFFSET,
 		    fuzz_ctl_u32(c), "/tmp/fuzz/box", "s@example.org",
-		    "bob@example.org"};
+		    "bob@example.org", "fuzz.1", (int)(fuzz_ctl_byte(c) & 1)};
 
 		r->sched.ops->deliver(
 		    r->sched.ctx, &lq, cb_deliver, req_new(r));
@@ -341,7 +396,6 @@ static const uint16_t answer_types[] = {MSG_ADMIT_ANS, MSG_LOOKUP_ANS,
 static void
 build_answer(uint16_t type, struct fuzz_ctl *c, struct buf *b)
 {
-	static const int codes[] = {250, 251, 252, 450, 451, 452, 550, 553};
 	struct msg_admit_ans aa;
 	struct lookup_reply lr;
 	struct lookup_dest d;
@@ -355,24 +409,48 @@ build_answer(uint16_t type, struct fuzz_ctl *c, struct buf *b)
 		memset(&aa, 0, sizeof(aa));
 		aa.verdict = (enum sessions_verdict)(fuzz_ctl_byte(c) % 3);
 		aa.client.access = (enum lookup_access)(
-		    fuzz_ctl_byte(c) % (LOOKUP_ACCESS_DEFER_RCPT + 1));
+		    fuzz_ctl_byte(c) % (LOOKUP_ACCESS_BROKEN + 1));
 		aa.client.may_relay = fuzz_ctl_byte(c) & 1;
 		fuzz_ctl_word(c, aa.client.text, 40);
 		msg_enc_admit_ans(b, &aa);
 		break;
 	case MSG_LOOKUP_ANS:
+		/* What each verdict carries (msg_dec_lookup_ans). */
 		memset(&lr, 0, sizeof(lr));
-		lr.code = codes[fuzz_ctl_byte(c) % 8];
-		snprintf(lr.esc, sizeof(lr.esc), "%d.1.%u", lr.code / 100,
-		    fuzz_ctl_byte(c) % 10);
-		fuzz_ctl_word(c, lr.text, 60);
+		lr.verdict = (enum lookup_verdict)(
+		    fuzz_ctl_byte(c) % (LOOKUP_V_LAST + 1));
 		lr.final = finals;
-		lr.nfinal = fuzz_ctl_byte(c) % 4;
+		switch (lr.verdict) {
+		case LOOKUP_V_ACCEPT:
+			lr.nfinal = 1 + fuzz_ctl_byte(c) % 3;
+			break;
+		case LOOKUP_V_FORWARD:
+			snprintf(lr.arg, sizeof(lr.arg), "%s", finals[0]);
+			lr.nfinal = 1;
+			break;
+		case LOOKUP_V_RELOCATED:
+			if (fuzz_ctl_byte(c) & 1)
+				snprintf(
+				    lr.arg, sizeof(lr.arg), "%s", finals[2]);
+			break;
+		case LOOKUP_V_UNKNOWN_USER:
+			lr.table = fuzz_ctl_byte(c) & 1 ? LOOKUP_T_LOCAL
+			                                : LOOKUP_T_VIRTUAL;
+			break;
+		case LOOKUP_V_ACCESS_REJECT:
+		case LOOKUP_V_ACCESS_DEFER:
+			fuzz_ctl_word(c, lr.arg, 60);
+			break;
+		default:
+			break;
+		}
 		msg_enc_lookup_ans(b, &lr);
 		break;
 	case MSG_ROOM_ANS:
-	case MSG_COMMIT_ANS:
 		wire_put_u8(b, fuzz_ctl_byte(c) & 1);
+		break;
+	case MSG_COMMIT_ANS:
+		wire_put_u8(b, (uint8_t)(fuzz_ctl_byte(c) % 3));
 		break;
 	case MSG_OPEN_ANS:
 		v = fuzz_ctl_byte(c) & 1;
@@ -399,6 +477,7 @@ build_answer(uint16_t type, struct fuzz_ctl *c, struct buf *b)
 		    da.status == 0       ? "2.0.0"
 		        : da.status == 1 ? "4.2.2"
 		                         : "5.1.1");
+		da.found_copy = fuzz_ctl_byte(c) & 1;
 		fuzz_ctl_word(c, da.error, 40);
 		msg_enc_deliver_ans(b, &da);
 		break;
@@ -432,8 +511,8 @@ op_answer(struct run *r, struct fuzz_ctl *c)
 	build_answer(type, c, &b);
 	if (how == 6 && b.len > 0)
 		b.len--;
-	fuzz_peer_send(&s->fp, type, how == 3 ? q.id + 1 : q.id, b.data, b.len,
-	    how == 5 || (type == MSG_OPEN_ANS && b.len > 0 && b.data[0] == 1));
+	fuzz_peer_send(
+	    &s->fp, type, how == 3 ? q.id + 1 : q.id, b.data, b.len, how == 5);
 	if (how == 7)
 		fuzz_peer_send(&s->fp, type, q.id, b.data, b.len, 0);
 	buf_free(&b);

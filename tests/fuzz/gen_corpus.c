@@ -6,8 +6,8 @@
  * DIR/ipc_<role>/NAME: IPC frames (msg.h encoders) as that role receives
  * them, behind a byte naming the sender (fuzz_ipc.c).
  * DIR/envelope/NAME: envelopes from envelope_encode; DIR/spool_load/NAME:
- * queue files from spool_create, spool_commit and spool_append_status, some cut
- * short the way a crash would.  The output is deterministic (fixed times
+ * queue files from spool_commit_group and spool_msg_status, some holding
+ * several messages, some cut short the way a crash would.  The output is deterministic (fixed times
  * and IDs are replaced) so that regenerating changes nothing.
  */
 #include <errno.h>
@@ -150,34 +150,45 @@ gen_envelopes(void)
 	}
 }
 
-/* Commit a message; append status records; copy the file out. */
+/*
+ * Commit nmsg copies of a message as one file (IDs fixed, as
+ * fuzz_spool_load repairs them); append status records ("Tvalue", for
+ * the first message); copy the file out, cut short by cut octets.
+ */
 static void
 gen_spool_one(struct spool *sp, const char *name, const char *text,
-    void (*mk)(struct envelope *), const char *const *status, size_t cut)
+    void (*mk)(struct envelope *), const char *const *status, size_t cut,
+    unsigned nmsg)
 {
-	char id[SPOOL_ID_LEN + 1], path[512], *buf;
+	struct spool_commit c[4];
 	struct envelope e;
+	char id[SPOOL_ID_LEN + 1], path[512], *buf;
 	struct stat st;
-	size_t len = strlen(text);
-	unsigned slot;
+	unsigned k;
 	int fd;
 
-	if ((fd = spool_create(sp, id, &slot)) < 0)
-		die("spool_create");
-	if (len > 0 && write(fd, text, len) != (ssize_t)len)
-		die("write");
 	mk(&e);
-	/* Under the ID fuzz_spool_load uses: status records are checksummed
-	 * with it. */
-	snprintf(id, sizeof(id), "0123456789ABCD");
-	if (spool_commit(sp, id, slot, fd, len, &e) < 0)
-		die("spool_commit");
+	for (k = 0; k < nmsg; k++) {
+		snprintf(id, sizeof(id), "0123456789ABC%c", 'A' + k);
+		c[k].draft = spool_draft_new(sp, id);
+		if (spool_draft_append(sp, c[k].draft, text, strlen(text)) < 0)
+			die("spool_draft_append");
+		c[k].env = &e;
+		c[k].nonce = 0x0123456789abcdefULL + k;
+	}
+	spool_commit_group(sp, c, nmsg);
+	for (k = 0; k < nmsg; k++)
+		if (c[k].err) {
+			errno = c[k].err;
+			die("spool_commit_group");
+		}
+	spool_commit_done(sp, c, nmsg);
 	envelope_free(&e);
 	for (; status && *status; status++)
-		if (spool_append_status(sp, id,
+		if (spool_msg_status(sp, c[0].msg,
 		        (enum spool_status_type) * *status, *status + 1) < 0)
-			die("spool_append_status");
-	snprintf(path, sizeof(path), "%s/queue/%s", spool_dir(sp), id);
+			die("spool_msg_status");
+	snprintf(path, sizeof(path), "%s/queue/0123456789ABCA", spool_dir(sp));
 	if ((fd = open(path, O_RDONLY)) < 0 || fstat(fd, &st) < 0)
 		die(path);
 	buf = malloc((size_t)st.st_size + 1);
@@ -187,8 +198,8 @@ gen_spool_one(struct spool *sp, const char *name, const char *text,
 	write_file("spool_load", name, buf,
 	    (size_t)st.st_size - (cut < (size_t)st.st_size ? cut : 0));
 	free(buf);
-	/* Not spool_remove: a reused file would carry this one into the next. */
-	unlink(path);
+	for (k = 0; k < nmsg; k++)
+		spool_msg_done(sp, c[k].msg);
 }
 
 static void
@@ -214,12 +225,13 @@ gen_spool(void)
 		fprintf(stderr, "gen_corpus: %s\n", err);
 		exit(1);
 	}
-	gen_spool_one(sp, "simple", msg, env_simple, none, 0);
-	gen_spool_one(sp, "empty-text", "", env_simple, done, 0);
-	gen_spool_one(sp, "full-status", msg, env_full, progress, 0);
-	gen_spool_one(sp, "bounce", msg, env_bounce, done, 0);
-	gen_spool_one(sp, "bad-status", msg, env_full, bad, 0);
-	gen_spool_one(sp, "torn-status", msg, env_full, progress, 5);
+	gen_spool_one(sp, "simple", msg, env_simple, none, 0, 1);
+	gen_spool_one(sp, "empty-text", "", env_simple, done, 0, 1);
+	gen_spool_one(sp, "full-status", msg, env_full, progress, 0, 1);
+	gen_spool_one(sp, "bounce", msg, env_bounce, done, 0, 1);
+	gen_spool_one(sp, "bad-status", msg, env_full, bad, 0, 1);
+	gen_spool_one(sp, "torn-status", msg, env_full, progress, 5, 1);
+	gen_spool_one(sp, "three-messages", msg, env_full, progress, 0, 3);
 	spool_close(sp);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
@@ -316,13 +328,38 @@ gen_ipc(void)
 	frame(&f, MSG_ADMIT_ANS, 1, &p);
 	p.len = 0;
 	memset(&lr, 0, sizeof(lr));
-	lr.code = 250;
-	snprintf(lr.esc, sizeof(lr.esc), "2.1.5");
-	snprintf(lr.text, sizeof(lr.text), "Ok");
+	lr.verdict = LOOKUP_V_ACCEPT;
 	lr.final = finals;
 	lr.nfinal = 2;
 	msg_enc_lookup_ans(&p, &lr);
 	frame(&f, MSG_LOOKUP_ANS, 2, &p);
+	/* One of each kind of verdict argument: a new address, a table, a
+	 * client access text. */
+	p.len = 0;
+	memset(&lr, 0, sizeof(lr));
+	lr.verdict = LOOKUP_V_FORWARD;
+	snprintf(lr.arg, sizeof(lr.arg), "carol@example.org");
+	lr.final = finals + 1;
+	lr.nfinal = 1;
+	msg_enc_lookup_ans(&p, &lr);
+	frame(&f, MSG_LOOKUP_ANS, 3, &p);
+	p.len = 0;
+	memset(&lr, 0, sizeof(lr));
+	lr.verdict = LOOKUP_V_UNKNOWN_USER;
+	lr.table = LOOKUP_T_VIRTUAL;
+	msg_enc_lookup_ans(&p, &lr);
+	frame(&f, MSG_LOOKUP_ANS, 4, &p);
+	p.len = 0;
+	memset(&lr, 0, sizeof(lr));
+	lr.verdict = LOOKUP_V_ACCESS_DEFER;
+	snprintf(lr.arg, sizeof(lr.arg), "Greylisted, try again later");
+	msg_enc_lookup_ans(&p, &lr);
+	frame(&f, MSG_LOOKUP_ANS, 5, &p);
+	p.len = 0;
+	memset(&lr, 0, sizeof(lr));
+	lr.verdict = LOOKUP_V_RELOCATED;
+	msg_enc_lookup_ans(&p, &lr);
+	frame(&f, MSG_LOOKUP_ANS, 6, &p);
 	frame(&f, MSG_TABLES, 0, NULL);
 	ipc_seed("smtp", "lookup-answers", ROLE_LOOKUP, &f);
 	f.len = p.len = 0;
@@ -334,8 +371,14 @@ gen_ipc(void)
 	frame(&f, MSG_ROOM_ANS, 6, &p);
 	frame(&f, MSG_COMMIT_ANS, 7, &p);
 	p.len = 0;
+	buf_append(&p, "\2", 1);
+	frame(&f, MSG_COMMIT_ANS, 9, &p);
+	p.len = 0;
 	msg_enc_id(&p, 0, "");
 	frame(&f, MSG_OPEN_ANS, 8, &p);
+	p.len = 0;
+	msg_enc_id(&p, 1, "1K1C0B02NR8000");
+	frame(&f, MSG_OPEN_ANS, 10, &p);
 	ipc_seed("smtp", "queue-answers", ROLE_QUEUE, &f);
 	f.len = p.len = 0;
 	msg_enc_text(&p, "myhostname = mx.example.org\nsmtp_processes = 2\n");
@@ -352,8 +395,11 @@ gen_ipc(void)
 	frame(&f, MSG_ROOM, 1, &p);
 	frame(&f, MSG_OPEN, 2, NULL);
 	p.len = 0;
+	msg_enc_data(&p, "1K1C0B02NR8000", "Subject: x\r\n\r\nhi\r\n", 19);
+	frame(&f, MSG_DATA, 0, &p);
+	p.len = 0;
 	env_full(&e);
-	msg_enc_commit(&p, "1K1C0B02NR8000", 4321, &e);
+	msg_enc_commit(&p, "1K1C0B02NR8000", 19, &e);
 	envelope_free(&e);
 	frame(&f, MSG_COMMIT, 3, &p);
 	p.len = 0;
@@ -383,6 +429,9 @@ gen_ipc(void)
 	snprintf(md.maildir, sizeof(md.maildir), "/var/mail/bob");
 	snprintf(md.return_path, sizeof(md.return_path), "s@example.org");
 	snprintf(md.rcpt, sizeof(md.rcpt), "bob@example.org");
+	snprintf(md.unique, sizeof(md.unique),
+	    "1767225600.Q1K1C0B02NR8000N0123456789abcdefR0");
+	md.look_for_copy = 1;
 	md.off = 64;
 	md.len = 4096;
 	msg_enc_deliver(&p, &md);

@@ -129,7 +129,7 @@ def session(packets, flags=0, size=0, rcpt=0, errors=0, line=0, text=0,
 LENIENT, UNSYNC_OK = 1, 2
 VRFY_VERIFY, VRFY_DISABLED = 1 << 2, 2 << 2
 GREET_BUSY, GREET_REJECT, GREET_NOMAIL = 2 << 4, 3 << 4, 4 << 4
-GREET_SHUTDOWN, GREET_TEMPFAIL = 5 << 4, 6 << 4
+GREET_SHUTDOWN, GREET_TEMPFAIL, GREET_BUSY_CLIENT = 5 << 4, 6 << 4, 7 << 4
 NAMED = 0x80
 SLOW_READER = 8  # in the size byte
 
@@ -261,6 +261,17 @@ def gen_session(corpus):
          "x\r\n.\r\n", "QUIT\r\n"],
         answers=answer(0, 1) + answer(0, 1) + answer(0, 2) + answer(0, 3) + answer(0, 5) +
         answer(0, 9))
+    # Every lookup verdict (fuzz_smtp_session.c's answer()), to RCPT and
+    # to VRFY.
+    s["answers-verdicts"] = session(
+        [HELLO, "MAIL FROM:<a@example.net>\r\n",
+         "".join("RCPT TO:<u%d@example.org>\r\n" % i for i in range(16)),
+         "VRFY u@example.org\r\n" * 6, "QUIT\r\n"],
+        flags=VRFY_VERIFY,
+        answers=answer(0, 0) + b"".join(answer(0, i) for i in range(16)) +
+        answer(0, 0) + answer(0, 2) + answer(0, 4) + answer(0, 14) +
+        answer(0, 13) + answer(0, 22))
+    s["greet-busy-client"] = session(["EHLO x\r\n"], flags=GREET_BUSY_CLIENT)
     s["answers-bdat-open-fails"] = session(
         [HELLO, TXN, "BDAT 3\r\nabc", "BDAT 2 LAST\r\nde", "QUIT\r\n"],
         answers=answer(0, 0) + answer(0, 0) + answer(0, 1))
@@ -381,6 +392,12 @@ def gen_conf(corpus):
     c["table-virtual"] = ("alice@example.com alice/\n@example.net catchall\n"
                           "bob@example.com /srv/mail/bob\n")
     c["table-relocated"] = "old@example.org new@example.com forward\nolder@example.org new@example.com\n"
+    # Entries the lookup module cannot use as written (fuzz_conf loads
+    # every table as each kind).
+    c["table-bad-entries"] = (b"bob newbob forward\nteam alice, b\xffb\n"
+                              b"w@virt.example\nx@virt.example ../../x\n"
+                              b"192.0.2.0/24 permit\nloop1 loop2\n"
+                              b"loop2 loop1\ndave dave@new.example perhaps\n")
     c["table-duplicate"] = "alice a\nALICE b\n"
     c["table-continuation-first"] = "  orphan\nkey value\n"
     c["table-long-line"] = "key " + "v" * 9000 + "\n"
@@ -422,8 +439,10 @@ def gen_handlers(corpus):
         "smtp-rcpt-cached": [0, S_REQ, 2, 3, 1, 2, 3, 3, 1, 2, 3, 0] + run +
         [S_ANS, 0, 0, 0, 0, 0, 2] + run +
         [S_REQ, 2, 3, 1, 2, 3, 3, 1, 2, 3, 0] + run,
-        # messages opened ahead (answered with descriptors), room known
-        "smtp-open-ahead": [0, S_SWITCH] + run + [S_ANS, 0, 0, 1] + run +
+        # a message opened, its text written, committed; room known
+        "smtp-open-write-commit": [0, S_REQ, 7] + run +
+        [S_SWITCH, S_ANS, 0, 0, 1] + run +
+        [S_REQ, 8, 5, 1, 2, 3, 4, 5, S_REQ, 9, 7] + run +
         [S_ANS, 0, 0, 1] + run + [S_NOTICE, 1, 0, 0, 1, 0] +
         [S_REQ, 4, 0, 0, 16, 0] + run,
         # a wrong id, then a descriptor where none belongs

@@ -43,7 +43,7 @@ targets="fuzz_smtp_cmd 4096 smtp.dict -
 fuzz_smtp_session 16384 smtp.dict -
 fuzz_smtp_data 8192 - -
 fuzz_envelope 16384 - -
-fuzz_conf 16384 conf.dict -
+fuzz_conf 16384 conf.dict quiet
 fuzz_spool_load 16384 - quiet
 fuzz_ipc_parent 65536 - quiet
 fuzz_ipc_smtp 65536 - quiet

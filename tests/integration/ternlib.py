@@ -102,8 +102,11 @@ def kill_everything():
 class Ternd:
     """One ternd server in its own directory."""
 
-    def __init__(self, conf=None, tables=None, name="ternd", binary=None):
+    def __init__(self, conf=None, tables=None, name="ternd", binary=None,
+                 single=False):
         self.dir = tempfile.mkdtemp(prefix="tern-integ-")
+        # ternd -1: every role in one process (the other process shape).
+        self.single = single
         # Started as root, ternd's processes run as their own users: they
         # must be able to reach the spool, the Maildirs and the tables.
         os.chmod(self.dir, 0o755)
@@ -157,6 +160,15 @@ class Ternd:
             raise TerndError("ternd -n does not print %s" % name)
         return m.group(1)
 
+    def check_config(self):
+        """ternd -t on the configuration: (exit status, stderr)."""
+        self.write_conf()
+        p = subprocess.run([self.binary or TERND, "-t", "-f",
+                            self.conf_path], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, env=sanitizer_env(),
+                           timeout=60)
+        return p.returncode, p.stderr.decode("utf-8", "replace")
+
     def give_to_mail_user(self, path):
         """Create directory path for Maildirs outside mail_directory: when
         ternd runs as root, deliveries run as mail_user."""
@@ -194,7 +206,8 @@ class Ternd:
                     self.name, self.starts + 1, self.port)).encode())
                 logf.flush()
                 self.proc = subprocess.Popen(
-                    [self.binary or TERND, "-f", self.conf_path],
+                    [self.binary or TERND] + (["-1"] if self.single else []) +
+                    ["-f", self.conf_path],
                     stdin=subprocess.DEVNULL,
                     stdout=logf, stderr=logf, cwd=self.dir,
                     env=sanitizer_env(), start_new_session=True)
@@ -443,7 +456,8 @@ class Ternd:
             time.sleep(0.03)
 
     def queue_files(self):
-        """Messages in the queue (not the spare files, f<number>)."""
+        """Files in the queue directory (each holds the messages committed
+        together, named by the first one's queue ID)."""
         try:
             return sorted(n for n in os.listdir(os.path.join(self.spool,
                                                              "queue"))
@@ -661,13 +675,15 @@ class TerndTestCase(unittest.TestCase):
     checked when the test ends."""
 
     maxDiff = 4000
+    # True: start_ternd starts "ternd -1" (every role in one process).
+    SINGLE = False
 
     def setUp(self):
         self.ternds = []
         self.clients = []
 
     def start_ternd(self, conf=None, tables=None, start=True, name="ternd"):
-        t = Ternd(conf, tables, name=name)
+        t = Ternd(conf, tables, name=name, single=self.SINGLE)
         self.ternds.append(t)
         self.addCleanup(self._finish_ternd, t)
         if start:

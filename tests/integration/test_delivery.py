@@ -566,3 +566,39 @@ class SubaddressTest(TerndTestCase):
 if __name__ == "__main__":
     import unittest
     unittest.main()
+
+
+class QueueIdTest(TerndTestCase):
+    """Queue IDs sort in the order messages started (DATA or BDAT), as
+    ternd(8) says, whichever session or smtp process they came through."""
+
+    def test_ids_sort_by_arrival(self):
+        t = self.start_ternd(conf={"smtp_processes": "2"})
+        clients = [self.connect(t) for _ in range(3)]
+        for c in clients:
+            self.ehlo(c)
+        ids = []
+        for i in range(12):
+            c = clients[i % 3]
+            ids.append(self.send_message(
+                c, "s@example.org", ["ids@localhost"],
+                "Subject: %d\r\n\r\nbody\r\n" % i))
+        self.assertEqual(ids, sorted(ids),
+                         "queue IDs in the order the messages came: %s"
+                         % " ".join(ids))
+        # A message that starts first and ends last still sorts first.
+        a, b = clients[0], clients[1]
+        for c in (a, b):
+            self.expect(c, "MAIL FROM:<s@example.org>", 250)
+            self.expect(c, "RCPT TO:<ids@localhost>", 250)
+        self.expect(a, "DATA", 354)
+        self.expect(b, "DATA", 354)
+        b.send(b"Subject: b\r\n\r\nbody\r\n.\r\n")
+        rb = self.expect_reply(b, 250, what="end of data (b)")
+        a.send(b"Subject: a\r\n\r\nbody\r\n.\r\n")
+        ra = self.expect_reply(a, 250, what="end of data (a)")
+        ida = re.search(r"queued as (\S+)", ra.text).group(1)
+        idb = re.search(r"queued as (\S+)", rb.text).group(1)
+        self.assertLess(ida, idb, "the message started first got %s, the "
+                        "one started after it %s" % (ida, idb))
+        t.wait_messages("ids", 14)

@@ -312,13 +312,15 @@ class RestartTest(TerndTestCase):
         with open(os.path.join(t.spool, "tmp", "1YYYYYYYYYYYYY"), "wb") as f:
             f.write(b"half written")
         t.start()
-        t.wait_log(r"spool: recovered 0 messages, some moved to corrupt/")
+        t.wait_log(r"spool: recovered 0 messages in 0 files, some moved to "
+                   r"corrupt/")
         self.assertEqual(t.queue_files(), [])
         self.assertEqual(t.corrupt_files(), sorted(
             ["1ZZZZZZZZZZZZZ", "0AAAAAAAAAAAAA", "not-a-queue-id"]))
         self.assertEqual(os.listdir(os.path.join(t.spool, "tmp")), [])
         self.assertRegex(t.log(), r"moved to corrupt/")
-        self.assertRegex(t.log(), r"1 file left in tmp/ made spare")
+        self.assertRegex(t.log(), r"removed 1 file left in tmp/ \(never "
+                         r"committed\)")
         c = self.connect(t)
         self.ehlo(c)
         self.send_message(c, "s@example.org", ["ok@localhost"], MSG)

@@ -329,8 +329,39 @@ class CommandLineLimitTest(TerndTestCase):
 
 class TextLineLimitTest(TerndTestCase):
 
-    def test_line_over_1000(self):
+    def test_long_lines_accepted_by_default(self):
+        """Real mail has lines past 1000 octets (generated HTML, long
+        headers): taken and stored as received, over DATA and BDAT."""
         t = self.start_ternd()
+        c = self.connect(t)
+        self.ehlo(c)
+        message = (b"Subject: long\r\nX-Long: " + b"h" * 5000 + b"\r\n\r\n" +
+                   b"<p>" + b"w" * 20000 + b"</p>\r\nok\r\n")
+        self.send_message(c, "s@example.org", ["text@localhost"], message)
+        self.expect(c, "MAIL FROM:<s@example.org>", 250)
+        self.expect(c, "RCPT TO:<text@localhost>", 250)
+        c.send(b"BDAT %d LAST\r\n" % len(message) + message)
+        self.expect_reply(c, 250, "2.0.0", what="BDAT with long lines")
+        got = t.wait_messages("text", 2)
+        for data in got:
+            self.check_delivered(data, message, "s@example.org",
+                                 "text@localhost")
+
+    def test_line_over_the_default_bound(self):
+        t = self.start_ternd()
+        c = self.connect(t)
+        self.ehlo(c)
+        self.expect(c, "MAIL FROM:<s@example.org>", 250)
+        self.expect(c, "RCPT TO:<text@localhost>", 250)
+        self.expect(c, "DATA", 354)
+        c.send(b"Subject: long\r\n\r\n" + b"w" * (1 << 20) + b"\r\n.\r\n")
+        self.expect_reply(c, 554, "5.6.0", what="a line of 1 MiB + CRLF")
+        self.expect(c, "NOOP", 250)
+        t.settle()
+        self.assertEqual(t.messages("text"), {})
+
+    def test_standard_limit(self):
+        t = self.start_ternd({"text_line_limit": "1000"})
         c = self.connect(t)
         self.ehlo(c)
         self.expect(c, "MAIL FROM:<s@example.org>", 250)
@@ -339,25 +370,11 @@ class TextLineLimitTest(TerndTestCase):
         c.send(b"Subject: long\r\n\r\n" + b"w" * 999 + b"\r\nok\r\n.\r\n")
         self.expect_reply(c, 554, "5.6.0", what="999 octets + CRLF")
         self.expect(c, "NOOP", 250)
-        t.settle()
-        self.assertEqual(t.messages("text"), {})
-
-    def test_bdat_line_over_1000(self):
-        t = self.start_ternd()
-        c = self.connect(t)
-        self.ehlo(c)
         self.expect(c, "MAIL FROM:<s@example.org>", 250)
         self.expect(c, "RCPT TO:<textb@localhost>", 250)
         body = b"Subject: long\r\n\r\n" + b"w" * 999 + b"\r\nok\r\n"
         c.send(b"BDAT %d LAST\r\n" % len(body) + body)
         self.expect_reply(c, 554, "5.6.0", what="BDAT: 999 octets + CRLF")
-        t.settle()
-        self.assertEqual(t.messages("textb"), {})
-
-    def test_bdat_line_at_1000(self):
-        t = self.start_ternd()
-        c = self.connect(t)
-        self.ehlo(c)
         self.expect(c, "MAIL FROM:<s@example.org>", 250)
         self.expect(c, "RCPT TO:<textc@localhost>", 250)
         body = b"Subject: long\r\n\r\n" + b"w" * 998 + b"\r\nok\r\n"
@@ -365,6 +382,9 @@ class TextLineLimitTest(TerndTestCase):
         self.expect_reply(c, 250, "2.0.0", what="BDAT: 998 octets + CRLF")
         [got] = t.wait_messages("textc")
         self.check_delivered(got, body, "s@example.org", "textc@localhost")
+        t.settle()
+        self.assertEqual(t.messages("text"), {})
+        self.assertEqual(t.messages("textb"), {})
 
     def test_raised_limit(self):
         t = self.start_ternd({"text_line_limit": "2000"})

@@ -4,6 +4,7 @@ accept_mail = no."""
 
 import os
 import re
+import struct
 
 from ternlib import HOSTNAME, TerndTestCase
 
@@ -467,6 +468,213 @@ class NoMailTest(TerndTestCase):
         self.expect(c, "MAIL FROM:<a@b.example>", 521, "5.3.2")
         self.expect(c, "QUIT", 221, "2.0.0")
         self.expect_closed(c)
+
+
+def crc32c(data, crc=0):
+    """CRC-32C (Castagnoli), as src/common/crc32.c computes it."""
+    crc ^= 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
+    return crc ^ 0xFFFFFFFF
+
+
+def rewrite_envelope(path, old, new):
+    """Replace old by new (same length) in the envelope of a queue file's
+    first message, and make its checksums right again: what an older
+    ternd may have left (layout in src/queue/spool.h)."""
+    with open(path, "r+b") as f:
+        head = bytearray(f.read(64))
+        ioff = struct.unpack_from("<Q", head, 16)[0]
+        ilen = struct.unpack_from("<I", head, 24)[0]
+        f.seek(ioff)
+        index = bytearray(f.read(ilen))
+        eoff = struct.unpack_from("<Q", index, 32)[0]
+        n = struct.unpack_from("<I", index, 40)[0]
+        f.seek(eoff)
+        env = f.read(n)
+        assert old in env and len(old) == len(new)
+        env = env.replace(old, new)
+        struct.pack_into("<I", index, 44, crc32c(env))
+        struct.pack_into("<I", head, 28, crc32c(bytes(index)))
+        struct.pack_into("<I", head, 32, crc32c(bytes(head[:32])))
+        f.seek(eoff)
+        f.write(env)
+        f.seek(ioff)
+        f.write(index)
+        f.seek(0)
+        f.write(head)
+
+
+class BadEntryTest(TerndTestCase):
+    """A table entry that cannot be used as written costs the recipients
+    that need it a clear refusal, and nothing more: ternd -t names its
+    file and line, ternd starts and reloads with it, and no process stops
+    talking to another over it."""
+
+    def test_check_names_every_bad_entry(self):
+        t = self.start_ternd(tables={
+            "local_recipient_maps": "alice\nbob\n",
+            "relocated_maps": "bob    newbob forward\n"
+                              "carol  carol@elsewhere.example forward\n",
+            "alias_maps": "team   alice, gone\nstaff  alice\n",
+            "virtual_mailbox_maps": "v@virt.example  virt/v\n"
+                                    "w@virt.example\n",
+            "client_access_maps": "192.0.2.0/24  permit\n"
+                                  "host.example  reject\n"}, start=False)
+        path = t.write_table("alias_maps", "")
+        with open(path, "wb") as f:
+            f.write(b"team   alice, gone\nstaff  alice\n"
+                    b"utf    alice, b\xffb\n")
+        rc, err = t.check_config()
+        self.assertEqual(rc, 1, "ternd -t on tables with bad entries "
+                         "exited %d: %s" % (rc, err))
+        want = [
+            (t.table_path("alias_maps"), 1,
+             'alias_maps entry "team": target gone@localhost: user unknown '
+             'in local recipient table'),
+            (t.table_path("alias_maps"), 3,
+             'alias_maps entry "utf": target "b\\xffb" is not an address'),
+            (t.table_path("relocated_maps"), 1,
+             'relocated_maps entry "bob": new address "newbob" is not an '
+             'address user@domain'),
+            (t.table_path("virtual_mailbox_maps"), 2,
+             'virtual_mailbox_maps entry "w@virt.example": no Maildir'),
+            (t.table_path("client_access_maps"), 1,
+             'client_access_maps entry "192.0.2.0/24": "permit": expected '
+             'ok, relay, reject, reject_rcpt or defer_rcpt'),
+            (t.table_path("client_access_maps"), 2,
+             'client_access_maps entry "host.example": not an address or '
+             'network')]
+        lines = err.splitlines()
+        for path, line, what in want:
+            w = "ternd: %s:%d: %s" % (path, line, what)
+            self.assertIn(w, lines, "ternd -t should print %r" % w)
+        self.assertEqual(len(lines), len(want), "ternd -t printed:\n" + err)
+        # None of them keeps ternd from starting.
+        t.start()
+        c = self.connect(t)
+        self.ehlo(c)
+        self.expect(c, "MAIL FROM:<s@example.org>", 250)
+        self.expect(c, "RCPT TO:<staff@localhost>", 250)
+
+    def deliver_to_alice(self, t, c):
+        """The rest goes on: a message to another recipient arrives."""
+        self.expect(c, "RCPT TO:<alice@localhost>", 250, "2.1.5")
+        self.expect(c, "DATA", 354)
+        c.send(MSG + b".\r\n")
+        self.expect_reply(c, 250, "2.0.0")
+        t.wait_messages("alice")
+        self.assertNotRegex(t.log(), r"invalid .* closing the channel|"
+                            r"lost the \w+ process")
+
+    def test_forward_target_without_domain(self):
+        t = self.start_ternd(tables={"relocated_maps":
+                                     "bob    newbob forward\n"
+                                     "carol  carol@elsewhere.example "
+                                     "forward\n"}, start=False)
+        path = t.table_path("relocated_maps")
+        t.start()
+        c = self.connect(t)
+        self.ehlo(c)
+        self.expect(c, "MAIL FROM:<s@example.org>", 250)
+        for _ in range(2):
+            self.expect(c, "RCPT TO:<bob@localhost>", 451, "4.3.5")
+        self.expect(c, "RCPT TO:<carol@localhost>", 251, "2.1.5")
+        t.wait_log(r"lookup: <bob@localhost>: refused for now: %s:1: "
+                   % re.escape(path))
+        self.deliver_to_alice(t, c)
+
+    def test_alias_target_not_utf8(self):
+        t = self.start_ternd(start=False)
+        path = t.write_table("alias_maps", "")
+        with open(path, "wb") as f:
+            f.write(b"# aliases\nteam   alice, b\xffb\nstaff  alice\n")
+        t.start()
+        c = self.connect(t)
+        self.ehlo(c)
+        self.expect(c, "MAIL FROM:<s@example.org>", 250)
+        self.expect(c, "RCPT TO:<team@localhost>", 451, "4.3.5")
+        self.expect(c, "RCPT TO:<staff@localhost>", 250, "2.1.5")
+        t.wait_log(r"lookup: <team@localhost>: refused for now: %s:2: "
+                   % re.escape(path))
+        self.deliver_to_alice(t, c)
+
+    def test_alias_target_unknown(self):
+        t = self.start_ternd(tables={"local_recipient_maps": "alice\n",
+                                     "alias_maps": "team alice, gone\n"},
+                             start=False)
+        path = t.table_path("alias_maps")
+        t.start()
+        c = self.connect(t)
+        self.ehlo(c)
+        self.expect(c, "MAIL FROM:<s@example.org>", 250)
+        # Accepted would be delivered to alice only, and bounced for gone.
+        self.expect(c, "RCPT TO:<team@localhost>", 550, "5.1.1")
+        t.wait_log(r"lookup: <team@localhost>: refused: %s:1: alias_maps "
+                   r'entry "team" leads to <gone@localhost>' % re.escape(path))
+        self.deliver_to_alice(t, c)
+
+    def test_reload_with_bad_entries(self):
+        t = self.start_ternd(tables={"virtual_mailbox_maps":
+                                     "v@virt.example  virt/v\n"})
+        t.write_table("virtual_mailbox_maps",
+                      "v@virt.example  virt/v\n"
+                      "w@virt.example\n"
+                      "x@virt.example  ../../x\n")
+        t.write_table("relocated_maps", "bob newbob\n")
+        t.write_conf()
+        t.hup()
+        self.assertNotRegex(t.log(), r"reload: .*keeping")
+        c = self.connect(t)
+        self.ehlo(c)
+        self.expect(c, "MAIL FROM:<s@example.org>", 250)
+        self.expect(c, "RCPT TO:<w@virt.example>", 451, "4.3.5")
+        self.expect(c, "RCPT TO:<x@virt.example>", 451, "4.3.5")
+        self.expect(c, "RCPT TO:<bob@localhost>", 451, "4.3.5")
+        self.expect(c, "RCPT TO:<v@virt.example>", 250)
+        self.deliver_to_alice(t, c)
+        t.wait_messages("virt/v")
+
+    def test_queued_address_not_utf8(self):
+        # A message an older ternd accepted for an address that is not
+        # UTF-8 fails, logged, at delivery; the rest is delivered.
+        t = self.start_ternd({"relay_networks": "127.0.0.0/8",
+                              "minimal_backoff_time": "1s",
+                              "maximal_backoff_time": "1s"})
+        c = self.connect(t)
+        self.ehlo(c)
+        qid = self.send_message(c, "s@example.org", ["far@remote.example"],
+                                MSG)
+        t.wait_log(r"%s: to=<far@remote\.example>, .*status=deferred" % qid)
+        self.assertEqual(t.stop(), 0)
+        rewrite_envelope(os.path.join(t.spool, "queue", qid),
+                         b"far@remote.example", b"f\xffr@remote.example")
+        for start in (1, 2):
+            t.start()
+            if start == 1:
+                t.wait_log(r"%s: to=<.*>, relay=\w+, .*dsn=5\.1\.1, "
+                           r"status=bounced \(bad address\)" % qid)
+                t.wait_log(r"%s: removed" % qid)
+            c = self.connect(t)
+            self.ehlo(c)
+            self.expect(c, "MAIL FROM:<s@example.org>", 250)
+            self.deliver_to_alice(t, c)
+            t.wait_messages("alice", start)
+            self.assertEqual(t.stop(), 0)
+
+
+# Every case above again against ternd -1, which runs every role in one
+# process: what a client gets must not depend on the process shape.
+for _case in (RelayTest, AliasTest, VirtualTest, RelocatedTest,
+              LocalRecipientsTest, MailboxNameTest, ClientAccessTest,
+              VrfyTest, MiscCommandsTest, NoMailTest, BadEntryTest):
+    _name = _case.__name__.replace("Test", "OneProcessTest")
+    globals()[_name] = type(_name, (_case,), {
+        "SINGLE": True,
+        "__doc__": "%s, against ternd -1." % _case.__name__})
+del _case, _name
 
 
 if __name__ == "__main__":
