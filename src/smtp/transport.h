@@ -53,8 +53,7 @@ struct transport_readbuf {
  * close).  rb must outlive every transport using it.
  */
 struct transport *transport_accept(uv_stream_t *listener,
-    struct transport_readbuf *rb, const struct transport_events *ev,
-    void *arg);
+    struct transport_readbuf *rb, const struct transport_events *ev, void *arg);
 /* The peer's address and port.  0 or -1. */
 int transport_peer(const struct transport *t, struct netaddr *a, int *port);
 /* Hand the connection to another owner (events and argument). */
