@@ -12,6 +12,8 @@
 
 #define FLAG_FD 0x1
 #define MAX_FDS_QUEUED 64
+/* Room for descriptors in one read: an honest peer sends one at a time. */
+#define MAX_FDS_READ 16
 #define READ_CHUNK (64 * 1024)
 /* Output to a peer that does not read is dropped with the channel. */
 #define MAX_OUTPUT (256u * 1024 * 1024)
@@ -21,6 +23,15 @@ struct out {
 	unsigned char *data;
 	size_t len, off;
 	int fd; /* sent with the first octet */
+};
+
+/*
+ * A received descriptor and the stream octets [from, to) of the read that
+ * brought it: the message that announces it starts in that range.
+ */
+struct rfd {
+	int fd;
+	uint64_t from, to;
 };
 
 struct ipc {
@@ -35,12 +46,14 @@ struct ipc {
 	void *arg;
 	unsigned char *in;
 	size_t in_len, in_cap;
-	int fds[MAX_FDS_QUEUED]; /* received, not yet claimed */
+	uint64_t in_base;               /* stream offset of in[0] */
+	struct rfd fds[MAX_FDS_QUEUED]; /* received, not yet claimed */
 	size_t nfds;
 	struct out *out_head, **out_tail;
 	size_t out_bytes;
 	int events;
 	int closed;
+	int broken; /* closed by fail() for what the peer did */
 	int dispatching;
 	size_t drain_low;
 	void (*drain_cb)(void *arg);
@@ -104,6 +117,12 @@ ipc_set_arg(struct ipc *ipc, void *arg)
 	ipc->arg = arg;
 }
 
+int
+ipc_broken(const struct ipc *ipc)
+{
+	return ipc->broken;
+}
+
 size_t
 ipc_pending(const struct ipc *ipc)
 {
@@ -153,7 +172,7 @@ poll_closed(uv_handle_t *h)
 		free_out(o);
 	}
 	for (i = 0; i < ipc->nfds; i++)
-		close(ipc->fds[i]);
+		close(ipc->fds[i].fd);
 	close(ipc->fd);
 	free(ipc->in);
 	free(ipc);
@@ -176,8 +195,10 @@ fail(struct ipc *ipc, const char *why)
 {
 	if (ipc->closed)
 		return;
-	if (why)
+	if (why) {
 		log_warnx("ipc: %s; closing the channel", why);
+		ipc->broken = 1;
+	}
 	if (ipc->on_close)
 		ipc->on_close(ipc->arg, ipc);
 	ipc_close(ipc);
@@ -204,51 +225,50 @@ flush_cb(uv_prepare_t *h)
 
 /*
  * Send as much as the socket takes, many messages per call; -1 on a
- * broken channel.  Descriptors go with the first octet of the call: the
- * receiver queues them and hands each to its message in order, so one
- * that arrives early simply waits.
+ * broken channel.  A descriptor goes with the first octet of the message
+ * that announces it: such a message starts a call of its own, and no other
+ * descriptor goes with that call.  The receiver then knows the message by
+ * where its octets lie in the stream (see dispatch).
  */
 static int
 write_some(struct ipc *ipc)
 {
-	enum { MAX_IOV = 64, MAX_FD = 16 };
+	enum { MAX_IOV = 64 };
 
 	while (ipc->out_head) {
 		struct iovec iov[MAX_IOV];
-		struct out *fdo[MAX_FD], *o;
+		struct out *fdo = NULL, *o;
 		union {
-			char buf[CMSG_SPACE(sizeof(int) * MAX_FD)];
+			char buf[CMSG_SPACE(sizeof(int))];
 			struct cmsghdr align;
 		} cm;
 		struct msghdr mh;
-		size_t niov = 0, nfd = 0, k;
+		size_t niov = 0;
 		ssize_t n;
 
 		memset(&mh, 0, sizeof(mh));
 		for (o = ipc->out_head; o && niov < MAX_IOV; o = o->next) {
 			if (o->fd >= 0 && o->off == 0) {
-				if (nfd == MAX_FD)
+				if (niov > 0)
 					break;
-				fdo[nfd++] = o;
+				fdo = o;
 			}
 			iov[niov].iov_base = o->data + o->off;
 			iov[niov++].iov_len = o->len - o->off;
 		}
 		mh.msg_iov = iov;
 		mh.msg_iovlen = niov;
-		if (nfd > 0) {
+		if (fdo != NULL) {
 			struct cmsghdr *c;
 
 			memset(&cm, 0, sizeof(cm));
 			mh.msg_control = cm.buf;
-			mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfd);
+			mh.msg_controllen = sizeof(cm.buf);
 			c = CMSG_FIRSTHDR(&mh);
 			c->cmsg_level = SOL_SOCKET;
 			c->cmsg_type = SCM_RIGHTS;
-			c->cmsg_len = CMSG_LEN(sizeof(int) * nfd);
-			for (k = 0; k < nfd; k++)
-				memcpy(CMSG_DATA(c) + k * sizeof(int),
-				    &fdo[k]->fd, sizeof(int));
+			c->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(c), &fdo->fd, sizeof(int));
 		}
 		n = sendmsg(ipc->fd, &mh, MSG_NOSIGNAL);
 		if (n < 0) {
@@ -258,9 +278,9 @@ write_some(struct ipc *ipc)
 				return 0;
 			return -1;
 		}
-		for (k = 0; k < nfd; k++) {
-			close(fdo[k]->fd); /* the peer has its own copy now */
-			fdo[k]->fd = -1;
+		if (fdo != NULL) {
+			close(fdo->fd); /* the peer has its own copy now */
+			fdo->fd = -1;
 		}
 		ipc->out_bytes -= (size_t)n;
 		while (n > 0) {
@@ -336,29 +356,51 @@ get32(const unsigned char *p)
 	    (uint32_t)p[3] << 24;
 }
 
-/* Deliver every complete message in the input buffer. */
+/*
+ * Has the descriptor first in line been passed by?  A message starting at
+ * stream offset at or later cannot be the one that announces it.
+ */
+static int
+unclaimed(const struct ipc *ipc, uint64_t at)
+{
+	return ipc->nfds > 0 && ipc->fds[0].to <= at;
+}
+
+/*
+ * Deliver every complete message in the input buffer.  A descriptor is
+ * sent with the first octet of its message, but a read on a stream socket
+ * may bring earlier octets along with it: all we know is that its message
+ * starts within the octets of that read.  The first message announcing a
+ * descriptor takes the oldest one if it starts in that descriptor's range;
+ * otherwise, or when a descriptor's range is passed with nobody claiming
+ * it, the peer is not following the protocol.
+ */
 static void
 dispatch(struct ipc *ipc)
 {
 	size_t off = 0;
+	const char *bad = NULL;
 
 	ipc->dispatching = 1;
 	while (!ipc->closed && ipc->in_len - off >= IPC_HEADER) {
 		const unsigned char *h = ipc->in + off;
+		uint64_t at = ipc->in_base + off;
 		size_t len = get32(h);
 		struct ipc_msg m;
 
+		if (unclaimed(ipc, at)) {
+			bad = "a descriptor that no message announces";
+			break;
+		}
 		if (len > ipc->max_msg) {
-			ipc->dispatching = 0;
-			fail(ipc, "message over the size limit");
-			return;
+			bad = "message over the size limit";
+			break;
 		}
 		if (ipc->in_len - off - IPC_HEADER < len)
 			break;
 		if (h[7] != 0 || (h[6] & ~FLAG_FD) != 0) {
-			ipc->dispatching = 0;
-			fail(ipc, "bad message flags");
-			return;
+			bad = "bad message flags";
+			break;
 		}
 		m.type = (uint16_t)(h[4] | h[5] << 8);
 		m.id = get32(h + 8);
@@ -366,14 +408,14 @@ dispatch(struct ipc *ipc)
 		m.len = len;
 		m.fd = -1;
 		if (h[6] & FLAG_FD) {
-			if (ipc->nfds == 0) {
-				ipc->dispatching = 0;
-				fail(ipc, "announced descriptor missing");
-				return;
+			/* Its first octet is here: so would its descriptor be. */
+			if (ipc->nfds == 0 || ipc->fds[0].from > at) {
+				bad = "announced descriptor missing";
+				break;
 			}
-			m.fd = ipc->fds[0];
-			memmove(
-			    ipc->fds, ipc->fds + 1, --ipc->nfds * sizeof(int));
+			m.fd = ipc->fds[0].fd;
+			memmove(ipc->fds, ipc->fds + 1,
+			    --ipc->nfds * sizeof(ipc->fds[0]));
 		}
 		off += IPC_HEADER + len;
 		ipc->on_msg(ipc->arg, ipc, &m);
@@ -381,8 +423,15 @@ dispatch(struct ipc *ipc)
 	ipc->dispatching = 0;
 	if (ipc->closed)
 		return;
+	if (bad == NULL && unclaimed(ipc, ipc->in_base + off))
+		bad = "a descriptor that no message announces";
+	if (bad != NULL) {
+		fail(ipc, bad);
+		return;
+	}
 	memmove(ipc->in, ipc->in + off, ipc->in_len - off);
 	ipc->in_len -= off;
+	ipc->in_base += off;
 	/* Replies queued by handlers go out now, in one batch. */
 	if (write_some(ipc) < 0) {
 		fail(ipc, NULL);
@@ -391,16 +440,23 @@ dispatch(struct ipc *ipc)
 	update_events(ipc);
 }
 
+/*
+ * 1 when octets came, 0 when none could be read now, -1 at the end of the
+ * stream or on an error, -2 when more descriptors came than the channel
+ * keeps: every descriptor received is queued or closed, never dropped.
+ */
 static int
 read_some(struct ipc *ipc)
 {
 	struct msghdr mh;
 	struct iovec iov;
 	union {
-		char buf[CMSG_SPACE(sizeof(int) * 16)];
+		char buf[CMSG_SPACE(sizeof(int) * MAX_FDS_READ)];
 		struct cmsghdr align;
 	} cm;
 	struct cmsghdr *c;
+	uint64_t from = ipc->in_base + ipc->in_len;
+	int over = 0;
 	ssize_t n;
 
 	if (ipc->in_cap - ipc->in_len < READ_CHUNK) {
@@ -424,8 +480,6 @@ read_some(struct ipc *ipc)
 		           errno == EINTR)
 		    ? 0
 		    : -1;
-	if (n == 0)
-		return -1;
 	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
 		size_t k, nfd;
 
@@ -433,19 +487,25 @@ read_some(struct ipc *ipc)
 			continue;
 		nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		for (k = 0; k < nfd; k++) {
-			int fd;
+			struct rfd r;
 
 			memcpy(
-			    &fd, CMSG_DATA(c) + k * sizeof(int), sizeof(int));
+			    &r.fd, CMSG_DATA(c) + k * sizeof(int), sizeof(int));
 			if (ipc->nfds == MAX_FDS_QUEUED) {
-				close(fd);
-				return -2;
+				close(r.fd);
+				over = 1;
+				continue;
 			}
-			ipc->fds[ipc->nfds++] = fd;
+			r.from = from;
+			r.to = from + (uint64_t)n;
+			ipc->fds[ipc->nfds++] = r;
 		}
 	}
-	if (mh.msg_flags & MSG_CTRUNC)
+	/* What was queued is closed with the channel. */
+	if (over || (mh.msg_flags & MSG_CTRUNC))
 		return -2;
+	if (n == 0)
+		return -1;
 	ipc->in_len += (size_t)n;
 	return 1;
 }

@@ -5,18 +5,23 @@
  *	One end of a socketpair driven by the event loop.  A message is a
  *	12-octet header (payload length u32, type u16, flags u16, request id
  *	u32, little endian) and a payload; one file descriptor may travel with
- *	it (the queue hands out message files this way).  Received descriptors
- *	are matched to messages in order, as OpenBSD's imsg does.
+ *	it (the queue hands out message files this way).  A descriptor is sent
+ *	with the first octet of the message that announces it, and each
+ *	received descriptor goes to the message that announces one and
+ *	starts within the octets of the read that brought it.
  * TRUST
  *	Any process.  The peer may be compromised: a length over the limit, a
- *	descriptor where none is announced (or none where one is), or a read
- *	error closes the channel; nothing here calls fatal.  Payloads are
- *	decoded and checked by each message's own decoder (wire.h).
+ *	descriptor that no message announces (or an announced one that did
+ *	not come with its message), more descriptors than the channel holds,
+ *	or a read error closes the channel; nothing here calls fatal.
+ *	Payloads are decoded and checked by each message's own decoder
+ *	(wire.h).
  * INVARIANTS
  *	Messages are delivered whole and in order.  A received descriptor
- *	belongs to the handler.  A descriptor given to ipc_send is closed by
- *	ipc once sent (or when the channel closes).  After ipc_close, no
- *	callback runs.
+ *	belongs to the handler of the message that announced it; one that is
+ *	not handed out is closed, never kept nor given to another message.  A
+ *	descriptor given to ipc_send is closed by ipc once sent (or when the
+ *	channel closes).  After ipc_close, no callback runs.
  */
 #ifndef TERN_IPC_H
 #define TERN_IPC_H
@@ -26,7 +31,6 @@
 #include <uv.h>
 
 #define IPC_HEADER 12
-#define IPC_MAX_DEFAULT (16u * 1024 * 1024)
 
 struct ipc;
 
@@ -52,6 +56,11 @@ void ipc_send(struct ipc *ipc, uint16_t type, uint32_t id, const void *data,
 void ipc_close(struct ipc *ipc);
 /* Octets queued for sending. */
 size_t ipc_pending(const struct ipc *ipc);
+/*
+ * In the close callback: 1 when the channel is closed because of what
+ * the peer sent (or did not read), 0 for an end of file or an I/O error.
+ */
+int ipc_broken(const struct ipc *ipc);
 /*
  * Call cb(arg) once, when the octets queued for sending have fallen to
  * low or fewer (at once if they already have).  Replaces an earlier

@@ -63,6 +63,26 @@ str_to_u64(const char *s, size_t n, uint64_t *out)
 	return 0;
 }
 
+int
+str_to_u64s(const char *s, size_t n, uint64_t *out, size_t count)
+{
+	size_t i, off = 0;
+
+	for (i = 0; i < count; i++) {
+		const char *sp = memchr(s + off, ' ', n - off);
+		size_t len = sp ? (size_t)(sp - (s + off)) : n - off;
+
+		if (str_to_u64(s + off, len, &out[i]) < 0)
+			return -1;
+		off += len;
+		/* A space after every number but the last, and only there. */
+		if ((i + 1 < count) != (off < n))
+			return -1;
+		off += off < n;
+	}
+	return off == n ? 0 : -1;
+}
+
 static int
 parse_with_suffix(const char *s, uint64_t *out, const char *const *sfx,
     const uint64_t *mult, size_t nsfx, uint64_t defmult)

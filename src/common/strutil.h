@@ -26,6 +26,11 @@ size_t str_escape(char *dst, size_t dstsz, const void *src, size_t n);
 
 /* Decimal digits only, no sign, no overflow.  Returns 0 or -1. */
 int str_to_u64(const char *s, size_t n, uint64_t *out);
+/*
+ * Exactly count numbers (each as str_to_u64) separated by single spaces,
+ * and nothing else, in s[0..n).  Returns 0 or -1 (out may be changed).
+ */
+int str_to_u64s(const char *s, size_t n, uint64_t *out, size_t count);
 /* Byte count with an optional k, m or g suffix (powers of 1024). */
 int str_parse_size(const char *s, uint64_t *out);
 /* Duration with an optional ms, s, m, h or d suffix (seconds if none). */

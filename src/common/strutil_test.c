@@ -123,6 +123,34 @@ u64_is_strict(void **state)
 }
 
 static void
+u64_lists_are_strict(void **state)
+{
+	static const char *const bad[] = {"", "1 2", "1 2 3 4", " 1 2 3",
+	    "1 2 3 ", "1  2 3", "1 2 +3", "1 -2 3", "1\t2 3", "1 2 3x",
+	    "4294967296 0 18446744073709551616"};
+	uint64_t v[3];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(str_to_u64s("0 18446744073709551615 7", 24, v, 3), 0);
+	if (v[0] != 0 || v[1] != UINT64_MAX || v[2] != 7)
+		fail_msg("expected 0 18446744073709551615 7, got %llu %llu "
+		         "%llu",
+		    (unsigned long long)v[0], (unsigned long long)v[1],
+		    (unsigned long long)v[2]);
+	/* Only the n octets given count. */
+	assert_int_equal(str_to_u64s("12 3 4 and more", 6, v, 3), 0);
+	assert_int_equal(v[0], 12);
+	assert_int_equal(str_to_u64s("5", 1, v, 1), 0);
+	assert_int_equal(v[0], 5);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (str_to_u64s(bad[i], strlen(bad[i]), v, 3) != -1)
+			fail_msg("\"%s\": expected -1 for three numbers, got "
+			         "success",
+			    bad[i]);
+}
+
+static void
 sizes_take_binary_units(void **state)
 {
 	static const struct {
@@ -328,6 +356,7 @@ main(void)
 	    cmocka_unit_test(escape_keeps_whatever_fits_whole),
 	    cmocka_unit_test(escape_into_nothing_writes_nothing),
 	    cmocka_unit_test(u64_is_strict),
+	    cmocka_unit_test(u64_lists_are_strict),
 	    cmocka_unit_test(sizes_take_binary_units),
 	    cmocka_unit_test(durations_are_kept_in_milliseconds),
 	    cmocka_unit_test(booleans),

@@ -14,6 +14,7 @@
 #include "../common/ipc.h"
 #include "../common/log.h"
 #include "../common/sanitizer.h"
+#include "../common/strutil.h"
 #include "../common/xmem.h"
 
 struct child {
@@ -26,6 +27,7 @@ struct child {
 	int stopping;
 	int status;
 	void *data;
+	uint32_t gen[ROLE_COUNT]; /* of the channel to each role (MSG_PEER) */
 };
 
 static const struct role_ops *const roles[] = {
@@ -155,6 +157,25 @@ child_exit(struct child *ch, int status)
 	uv_stop(ch->loop);
 }
 
+void
+child_report_lost(void *arg, enum proc_role role)
+{
+	struct child *ch = arg;
+	struct msg_peer m = {role, 0, 0};
+	struct buf b;
+
+	if (ch->ctl == NULL || ch->stopping ||
+	    !msg_client_of(ch->ops->role, role))
+		return;
+	/* The channel that closed is the latest: one replaced by a newer
+	 * one is closed without a report. */
+	m.gen = ch->gen[role];
+	buf_init(&b, 64);
+	msg_enc_peer(&b, &m);
+	ipc_send(ch->ctl, MSG_LOST, 0, b.data, b.len, -1);
+	buf_free(&b);
+}
+
 static void
 begin_stop(struct child *ch)
 {
@@ -232,6 +253,7 @@ on_ctl(void *arg, struct ipc *ipc, struct ipc_msg *m)
 				close(m->fd);
 			break;
 		}
+		ch->gen[peer.role] = peer.gen;
 		ch->ops->peer(ch, peer.role, peer.index, m->fd);
 		break;
 	case MSG_LISTEN:
@@ -285,7 +307,16 @@ child_main(const char *role, const char *index)
 		fprintf(stderr, "ternd: unknown role \"%s\"\n", role);
 		exit(2);
 	}
-	ch.index = index ? (unsigned)atoi(index) : 0;
+	if (index != NULL) {
+		uint64_t v;
+
+		if (str_to_u64(index, strlen(index), &v) < 0 ||
+		    v > MSG_INDEX_MAX) {
+			fprintf(stderr, "ternd: bad TERN_INDEX\n");
+			exit(2);
+		}
+		ch.index = (unsigned)v;
+	}
 	log_set_role(role);
 	snprintf(title, sizeof(title), "ternd: %s", role);
 	proc_set_title(title);
@@ -296,7 +327,7 @@ child_main(const char *role, const char *index)
 	signal(SIGPIPE, SIG_IGN);
 	ch.loop = uv_default_loop();
 	ch.ctl = ipc_new(
-	    ch.loop, CHILD_CTL_FD, MSG_CONF_MAX + 64, on_ctl, ctl_closed, &ch);
+	    ch.loop, CHILD_CTL_FD, MSG_MAX_CONTROL, on_ctl, ctl_closed, &ch);
 	uv_run(ch.loop, UV_RUN_DEFAULT);
 	if (ch.ctl)
 		ipc_close(ch.ctl);

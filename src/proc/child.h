@@ -7,7 +7,8 @@
  *	descriptor 3).  It waits for the configuration, drops privileges the
  *	way its role says (user, chroot, no_new_privs; written once, here),
  *	then hands the control messages to its role: peers, listeners, go,
- *	reload, stop.  The roles themselves live in role_*.c.
+ *	reload, stop.  It tells the parent when a channel to a peer closes.
+ *	The roles themselves live in role_*.c.
  * TRUST
  *	Any child.  The control channel comes from the parent, which is
  *	trusted; its messages are still checked.
@@ -54,6 +55,13 @@ void *child_data(struct child *ch);
 void child_set_data(struct child *ch, void *data);
 /* End the process (after the role has stopped). */
 void child_exit(struct child *ch, int status);
+/*
+ * The channel to the process of that role closed while this one goes on:
+ * ask the parent for a new one (MSG_LOST).  Only the client side of a
+ * channel asks (msg_client_of); nothing is sent while stopping.  ch is a
+ * struct child, as a callback argument.
+ */
+void child_report_lost(void *ch, enum proc_role role);
 
 /* Resolve a user and drop to it; chroot first if dir is set.  0 or -1. */
 int proc_drop_privileges(

@@ -171,7 +171,7 @@ d_commit(void *ctx, const char *id, const struct envelope *env,
 	}
 	/* Through the record codec, as over IPC: the queue stores only what
 	 * it could decode. */
-	buf_init(&b, 64u * 1024 * 1024);
+	buf_init(&b, ENV_MAX_ENCODED);
 	if (queue_msg_len(m) != data_len || envelope_encode(env, &b) < 0 ||
 	    envelope_decode(b.data, b.len, &copy, err, sizeof(err)) < 0) {
 		buf_free(&b);

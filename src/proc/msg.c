@@ -96,6 +96,7 @@ msg_enc_peer(struct buf *out, const struct msg_peer *m)
 {
 	wire_put_u8(out, (uint8_t)m->role);
 	wire_put_u32(out, m->index);
+	wire_put_u32(out, m->gen);
 }
 
 void
@@ -164,8 +165,12 @@ msg_enc_commit(struct buf *out, const char *id, uint64_t data_len,
 	struct buf eb;
 	int r;
 
-	buf_init(&eb, out->max);
+	buf_init(&eb, ENV_MAX_ENCODED);
 	r = envelope_encode(env, &eb);
+	if (r == 0 &&
+	    out->max - out->len <
+	        MSG_STR_LEN(strlen(id)) + 8 + MSG_STR_LEN(eb.len))
+		r = -1; /* out is bounded by what the channel carries */
 	if (r == 0) {
 		wire_put_str(out, id);
 		wire_put_u64(out, data_len);
@@ -229,10 +234,30 @@ msg_dec_peer(const void *p, size_t n, struct msg_peer *m)
 	wire_reader_init(&r, p, n);
 	role = wire_get_u8(&r);
 	m->index = wire_get_u32(&r);
+	m->gen = wire_get_u32(&r);
 	if (wire_done(&r) < 0 || role == ROLE_PARENT || role >= ROLE_COUNT ||
-	    m->index > 1024)
+	    m->index > MSG_INDEX_MAX)
 		return -1;
 	m->role = (enum proc_role)role;
+	return 0;
+}
+
+int
+msg_client_of(enum proc_role client, enum proc_role server)
+{
+	return (client == ROLE_SMTP &&
+	           (server == ROLE_LOOKUP || server == ROLE_QUEUE)) ||
+	    (client == ROLE_QUEUE &&
+	        (server == ROLE_LOOKUP || server == ROLE_LOCAL));
+}
+
+int
+msg_dec_lost(const void *p, size_t n, enum proc_role from, struct msg_peer *m)
+{
+	/* Lookup, queue and local run one process each. */
+	if (msg_dec_peer(p, n, m) < 0 || !msg_client_of(from, m->role) ||
+	    m->index != 0)
+		return -1;
 	return 0;
 }
 
@@ -567,9 +592,27 @@ msg_dec_address(const void *p, size_t n, char *dst, size_t dstsz)
 
 /* ---------------------------------------------------------- who may say */
 
+size_t
+msg_channel_max(enum proc_role a, enum proc_role b)
+{
+	if (a == ROLE_PARENT || b == ROLE_PARENT)
+		return a != b ? MSG_MAX_CONTROL : 0;
+	if (msg_client_of(a, b) || msg_client_of(b, a)) {
+		if (a == ROLE_LOOKUP || b == ROLE_LOOKUP)
+			return MSG_MAX_LOOKUP;
+		if (a == ROLE_LOCAL || b == ROLE_LOCAL)
+			return MSG_MAX_LOCAL;
+		return MSG_MAX_QUEUE;
+	}
+	return 0;
+}
+
 int
 msg_allowed(enum proc_role self, enum proc_role from, uint16_t type)
 {
+	if (self == ROLE_PARENT)
+		return type == MSG_LOST &&
+		    (from == ROLE_SMTP || from == ROLE_QUEUE);
 	if (from == ROLE_PARENT)
 		return type == MSG_CONF || type == MSG_PEER || type == MSG_GO ||
 		    type == MSG_STOP ||
@@ -635,6 +678,8 @@ msg_check(enum proc_role self, enum proc_role from, uint16_t type,
 		return r;
 	case MSG_PEER:
 		return msg_dec_peer(p, n, &u.peer);
+	case MSG_LOST:
+		return msg_dec_lost(p, n, from, &u.peer);
 	case MSG_LISTEN:
 	case MSG_GO:
 	case MSG_STOP:

@@ -4,9 +4,10 @@
  * PURPOSE
  *	Types, payload structures, encoders and decoders for the IPC
  *	channels (ipc.h): parent -> every process (configuration, peer
- *	sockets, listeners, start, stop); smtp <-> lookup (admission,
- *	recipients, VRFY); smtp <-> queue (space, open, the message text,
- *	commit, abort, queue length); queue <-> lookup (where an address goes); queue <-> local
+ *	sockets, listeners, start, stop); smtp and queue -> parent (a channel
+ *	to a peer closed); smtp <-> lookup (admission, recipients, VRFY);
+ *	smtp <-> queue (space, open, the message text, commit, abort, queue
+ *	length); queue <-> lookup (where an address goes); queue <-> local
  *	(deliver into a Maildir).  A request carries an id chosen by the
  *	requester; the answer carries the same id.
  * TRUST
@@ -51,6 +52,8 @@ enum msg_type {
 	MSG_LISTEN,   /* smtp: a listening socket; fd */
 	MSG_GO,       /* start serving */
 	MSG_STOP,     /* stop gracefully, then exit */
+	/* smtp, queue -> parent: the channel to this peer closed */
+	MSG_LOST = 10,
 	/* smtp -> lookup */
 	MSG_ADMIT = 20,
 	MSG_RELEASE,
@@ -84,6 +87,7 @@ enum msg_type {
 };
 
 #define MSG_CONF_MAX (1024 * 1024)
+#define MSG_INDEX_MAX 1024 /* of an smtp process (TERN_INDEX, MSG_PEER) */
 /* Message text in one MSG_DATA, at most. */
 #define MSG_DATA_MAX (256u * 1024)
 #define MSG_UNIQUE_MAX 80
@@ -95,9 +99,12 @@ enum msg_commit_status {
 };
 #define MSG_FINAL_MAX 1000
 
-struct msg_peer {
+struct msg_peer { /* MSG_PEER, MSG_LOST */
 	enum proc_role role;
 	uint32_t index;
+	/* Which channel of the edge, counted by the parent: a report of a
+	 * channel that was replaced meanwhile is stale. */
+	uint32_t gen;
 };
 
 struct msg_rcpt { /* MSG_RCPT, MSG_VRFY (client unused) */
@@ -133,6 +140,67 @@ struct msg_deliver_ans {
 	char error[256];
 };
 
+/*
+ * The longest payload of each message, from the bounds its decoder puts
+ * on every field, and of each channel: the longest message that travels
+ * on it, either way.  Both ends of a channel use the same bound
+ * (msg_channel_max), so that a peer can make the other buffer no more
+ * than one valid message.  A new message or field changes these.
+ */
+#define MSG_STR_LEN(n) (4 + (size_t)(n)) /* wire_put_str/bytes, n octets */
+#define MSG_FIELD_LEN(type, f) (sizeof(((type *)0)->f) - 1)
+#define MSG_MAX2(a, b) ((a) > (b) ? (a) : (b))
+#define MSG_NETADDR_LEN (2 + MSG_STR_LEN(16))
+#define MSG_ID_LEN (1 + MSG_STR_LEN(SPOOL_ID_LEN)) /* OPEN_ANS, ABORT */
+
+/* parent <-> every process */
+#define MSG_CONF_LEN MSG_STR_LEN(MSG_CONF_MAX)
+#define MSG_PEER_LEN 9 /* also MSG_LOST */
+#define MSG_MAX_CONTROL MSG_MAX2(MSG_CONF_LEN, MSG_PEER_LEN)
+/* smtp <-> lookup, queue <-> lookup */
+#define MSG_RCPT_LEN \
+	(MSG_NETADDR_LEN + \
+	    MSG_STR_LEN(MSG_FIELD_LEN(struct msg_rcpt, local)) + \
+	    MSG_STR_LEN(MSG_FIELD_LEN(struct msg_rcpt, domain)))
+#define MSG_ADMIT_ANS_LEN \
+	(3 + MSG_STR_LEN(MSG_FIELD_LEN(struct lookup_client, text)))
+/* An accepted recipient's answer carries no argument, a forwarded one's
+ * one address (msg_dec_lookup_ans). */
+#define MSG_LOOKUP_ANS_LEN \
+	MSG_MAX2(2 + MSG_STR_LEN(0) + 4 + \
+	        (size_t)MSG_FINAL_MAX * MSG_STR_LEN(ENV_MAX_STRING), \
+	    2 + MSG_STR_LEN(MSG_FIELD_LEN(struct lookup_reply, arg)) + 4 + \
+	        MSG_STR_LEN(ENV_MAX_STRING))
+#define MSG_RESOLVE_LEN MSG_STR_LEN(ENV_MAX_STRING)
+#define MSG_RESOLVE_ANS_LEN \
+	(1 + MSG_STR_LEN(MSG_FIELD_LEN(struct lookup_dest, path)) + \
+	    MSG_STR_LEN(MSG_FIELD_LEN(struct lookup_dest, error)))
+#define MSG_MAX_LOOKUP \
+	MSG_MAX2(MSG_MAX2(MSG_MAX2(MSG_NETADDR_LEN, MSG_RCPT_LEN), \
+	             MSG_MAX2(MSG_ADMIT_ANS_LEN, MSG_LOOKUP_ANS_LEN)), \
+	    MSG_MAX2(MSG_RESOLVE_LEN, MSG_RESOLVE_ANS_LEN))
+/* smtp <-> queue (ROOM, QUEUED_ANS, SPACE: 8; ROOM_ANS, COMMIT_ANS: 1) */
+#define MSG_COMMIT_LEN \
+	(MSG_STR_LEN(SPOOL_ID_LEN) + 8 + MSG_STR_LEN(ENV_MAX_ENCODED))
+#define MSG_DATA_LEN (MSG_STR_LEN(SPOOL_ID_LEN) + MSG_STR_LEN(MSG_DATA_MAX))
+#define MSG_MAX_QUEUE \
+	MSG_MAX2( \
+	    MSG_MAX2(MSG_COMMIT_LEN, MSG_DATA_LEN), MSG_MAX2(MSG_ID_LEN, 8))
+/* queue <-> local */
+#define MSG_DELIVER_LEN \
+	(MSG_STR_LEN(MSG_FIELD_LEN(struct msg_deliver, maildir)) + \
+	    MSG_STR_LEN(MSG_FIELD_LEN(struct msg_deliver, return_path)) + \
+	    MSG_STR_LEN(MSG_FIELD_LEN(struct msg_deliver, rcpt)) + \
+	    MSG_STR_LEN(MSG_FIELD_LEN(struct msg_deliver, unique)) + 1 + 16)
+#define MSG_DELIVER_ANS_LEN \
+	(2 + MSG_STR_LEN(MSG_FIELD_LEN(struct msg_deliver_ans, dsn)) + \
+	    MSG_STR_LEN(MSG_FIELD_LEN(struct msg_deliver_ans, error)))
+#define MSG_MAX_LOCAL MSG_MAX2(MSG_DELIVER_LEN, MSG_DELIVER_ANS_LEN)
+
+/* The bound of the channel between processes of roles a and b (0: they
+ * have none). */
+size_t msg_channel_max(enum proc_role a, enum proc_role b);
+
 /* Payload encoders: append to out. */
 void msg_enc_text(struct buf *out, const char *text);
 void msg_enc_peer(struct buf *out, const struct msg_peer *m);
@@ -153,6 +221,12 @@ void msg_enc_deliver_ans(struct buf *out, const struct msg_deliver_ans *m);
 /* Decoders: 0, or -1 when the payload is not a valid message. */
 int msg_dec_text(const void *p, size_t n, char **text);
 int msg_dec_peer(const void *p, size_t n, struct msg_peer *m);
+/* MSG_LOST from a process of role from: a peer it is the client of. */
+int
+msg_dec_lost(const void *p, size_t n, enum proc_role from, struct msg_peer *m);
+/* Does a process of role client ask the parent for a new channel to
+ * server when theirs closes?  (One side of each channel asks.) */
+int msg_client_of(enum proc_role client, enum proc_role server);
 int msg_dec_netaddr(const void *p, size_t n, struct netaddr *a);
 int msg_dec_rcpt(const void *p, size_t n, struct msg_rcpt *m);
 int msg_dec_admit_ans(const void *p, size_t n, struct msg_admit_ans *m);

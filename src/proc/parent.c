@@ -19,10 +19,23 @@
 #include "../smtp/smtp_server.h"
 #include "child.h"
 #include "msg.h"
+#include "repair.h"
 
 #define STOP_KILL_MS 45000
 #define QUICK_DEATH_MS 10000
 #define MAX_SMTP_PROCESSES 64
+
+struct slot;
+
+/* A channel this process is the client of, to be paired again. */
+struct rejoin {
+	struct slot *client;
+	enum proc_role role; /* of the other process */
+	struct repair r;
+	uint32_t gen;               /* of the latest channel (msg_peer) */
+	pid_t client_pid, peer_pid; /* when the channel closed */
+	uv_timer_t timer;
+};
 
 struct slot {
 	struct parent *pp;
@@ -33,6 +46,7 @@ struct slot {
 	uint64_t started;
 	unsigned quick_deaths;
 	uv_timer_t restart;
+	struct rejoin rejoin[ROLE_COUNT];
 };
 
 struct parent {
@@ -209,9 +223,9 @@ edge(enum proc_role a, enum proc_role b)
 }
 
 static void
-send_peer(struct slot *to, const struct slot *about, int fd)
+send_peer(struct slot *to, const struct slot *about, uint32_t gen, int fd)
 {
-	struct msg_peer m = {about->role, about->index};
+	struct msg_peer m = {about->role, about->index, gen};
 	struct buf b;
 
 	buf_init(&b, 64);
@@ -224,6 +238,9 @@ send_peer(struct slot *to, const struct slot *about, int fd)
 static void
 connect_pair(struct slot *a, struct slot *b)
 {
+	struct slot *client = msg_client_of(a->role, b->role) ? a : b;
+	struct slot *server = client == a ? b : a;
+	struct rejoin *j = &client->rejoin[server->role];
 	int sv[2];
 
 	if (ipc_socketpair(sv) < 0) {
@@ -233,8 +250,9 @@ connect_pair(struct slot *a, struct slot *b)
 	log_debug("parent: channel between %s %u and %s %u",
 	    proc_role_names[a->role], a->index, proc_role_names[b->role],
 	    b->index);
-	send_peer(a, b, sv[0]);
-	send_peer(b, a, sv[1]);
+	j->gen++;
+	send_peer(a, b, j->gen, sv[0]);
+	send_peer(b, a, j->gen, sv[1]);
 }
 
 static void
@@ -242,23 +260,151 @@ send_conf(struct slot *s, const char *text)
 {
 	struct buf b;
 
-	buf_init(&b, MSG_CONF_MAX + 64);
+	buf_init(&b, MSG_MAX_CONTROL);
 	msg_enc_text(&b, text);
 	ipc_send(s->ctl, MSG_CONF, 0, b.data, b.len, -1);
 	buf_free(&b);
+}
+
+/* The process of that role (lookup, queue and local run one each). */
+static struct slot *
+slot_of(struct parent *pp, enum proc_role role)
+{
+	size_t i;
+
+	for (i = 0; i < pp->nslots; i++)
+		if (pp->slots[i].role == role)
+			return &pp->slots[i];
+	return NULL;
+}
+
+/* Not yet exited (a process that has is a zombie until reaped). */
+static int
+running(pid_t pid)
+{
+	siginfo_t si;
+
+	if (pid <= 0)
+		return 0;
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+		return 0;
+	return si.si_pid == 0;
+}
+
+static const char *
+smtp_index(const struct slot *s, char *buf, size_t bufsz)
+{
+	if (s->role != ROLE_SMTP)
+		return "";
+	snprintf(buf, bufsz, " %u", s->index);
+	return buf;
+}
+
+static void
+rejoin_due(uv_timer_t *h)
+{
+	struct rejoin *j = h->data;
+	struct slot *s = j->client;
+	struct parent *pp = s->pp;
+	struct slot *t = slot_of(pp, j->role);
+	char idx[16];
+	int ok;
+
+	/* Both must be the processes whose channel closed: one that died or
+	 * was restarted meanwhile gets its channels from spawn. */
+	ok = !pp->stopping && t != NULL && s->pid != 0 &&
+	    s->pid == j->client_pid && t->pid != 0 && t->pid == j->peer_pid &&
+	    s->ctl != NULL && t->ctl != NULL && running(s->pid) &&
+	    running(t->pid);
+	repair_done(&j->r, uv_now(pp->loop), ok);
+	if (!ok) {
+		log_debug("parent: no new channel between the %s process%s "
+		          "and the %s process: one of them is gone",
+		    proc_role_names[s->role], smtp_index(s, idx, sizeof(idx)),
+		    proc_role_names[j->role]);
+		return;
+	}
+	log_info("parent: the channel between the %s process%s and the %s "
+	         "process closed; gave them a new one",
+	    proc_role_names[s->role], smtp_index(s, idx, sizeof(idx)),
+	    proc_role_names[j->role]);
+	connect_pair(s, t);
+}
+
+/* s lost its channel to the process of that role (MSG_LOST). */
+static void
+channel_lost(struct slot *s, enum proc_role role)
+{
+	struct parent *pp = s->pp;
+	struct rejoin *j = &s->rejoin[role];
+	struct slot *t = slot_of(pp, role);
+	char idx[16];
+	int64_t wait;
+
+	if (pp->stopping || t == NULL)
+		return;
+	if ((wait = repair_report(&j->r, uv_now(pp->loop))) < 0)
+		return; /* already on its way */
+	j->client_pid = s->pid;
+	j->peer_pid = t->pid;
+	if (wait > REPAIR_FIRST_MS)
+		log_warnx("parent: the channel between the %s process%s and "
+		          "the %s process closed again; pairing them again in "
+		          "%lld ms",
+		    proc_role_names[s->role], smtp_index(s, idx, sizeof(idx)),
+		    proc_role_names[role], (long long)wait);
+	uv_timer_start(&j->timer, rejoin_due, (uint64_t)wait, 0);
+}
+
+/* s was started anew: what its old channels went through is void. */
+static void
+forget_channels(struct slot *s)
+{
+	struct parent *pp = s->pp;
+	size_t i;
+	int r;
+
+	for (r = 0; r < ROLE_COUNT; r++) {
+		uv_timer_stop(&s->rejoin[r].timer);
+		repair_reset(&s->rejoin[r].r);
+	}
+	for (i = 0; i < pp->nslots; i++) {
+		struct rejoin *j = &pp->slots[i].rejoin[s->role];
+
+		if (msg_client_of(pp->slots[i].role, s->role)) {
+			uv_timer_stop(&j->timer);
+			repair_reset(&j->r);
+		}
+	}
 }
 
 static void
 child_says(void *arg, struct ipc *ipc, struct ipc_msg *m)
 {
 	struct slot *s = arg;
+	struct msg_peer lost;
 
-	/* Children have nothing to tell the parent yet. */
-	log_warnx("parent: unexpected message %u from the %s process", m->type,
-	    proc_role_names[s->role]);
+	if (m->fd < 0 && msg_allowed(ROLE_PARENT, s->role, m->type) &&
+	    msg_dec_lost(m->data, m->len, s->role, &lost) == 0) {
+		/* A channel replaced meanwhile (its peer was restarted, say)
+		 * needs nothing more. */
+		if (lost.gen == s->rejoin[lost.role].gen)
+			channel_lost(s, lost.role);
+		return;
+	}
+	/* Logged once: a process that breaks the control protocol could
+	 * fill the log, and cannot be trusted to stop when told.  It is
+	 * killed and, as any process that dies, started again. */
+	log_warnx("parent: unexpected message %u from the %s process (pid "
+	          "%ld); killing it",
+	    m->type, proc_role_names[s->role], (long)s->pid);
 	if (m->fd >= 0)
 		close(m->fd);
-	(void)ipc;
+	s->ctl = NULL;
+	ipc_close(ipc);
+	if (s->pid != 0)
+		kill(s->pid, SIGKILL);
 }
 
 static void
@@ -268,6 +414,15 @@ child_ctl_closed(void *arg, struct ipc *ipc)
 
 	if (s->ctl == ipc)
 		s->ctl = NULL;
+	/* It broke the framing itself (ipc logged how): as in child_says,
+	 * a process without its control channel is killed and restarted,
+	 * not left running out of reach. */
+	if (ipc_broken(ipc) && s->pid != 0) {
+		log_warnx("parent: the %s process (pid %ld) broke its control "
+		          "channel; killing it",
+		    proc_role_names[s->role], (long)s->pid);
+		kill(s->pid, SIGKILL);
+	}
 }
 
 static void
@@ -306,10 +461,11 @@ spawn(struct slot *s)
 		_exit(127);
 	}
 	close(sv[1]);
+	forget_channels(s);
 	s->pid = pid;
 	s->started = uv_now(pp->loop);
-	s->ctl = ipc_new(pp->loop, sv[0], MSG_CONF_MAX + 64, child_says,
-	    child_ctl_closed, s);
+	s->ctl = ipc_new(
+	    pp->loop, sv[0], MSG_MAX_CONTROL, child_says, child_ctl_closed, s);
 	send_conf(s, pp->conf_text);
 	for (i = 0; i < pp->nslots; i++) {
 		struct slot *t = &pp->slots[i];
@@ -505,8 +661,13 @@ on_signal(uv_signal_t *h, int signum)
 			break;
 		pp->stopping = 1;
 		log_info("stopping (signal %d)", signum);
-		for (i = 0; i < pp->nslots; i++)
+		for (i = 0; i < pp->nslots; i++) {
+			int r;
+
 			uv_timer_stop(&pp->slots[i].restart);
+			for (r = 0; r < ROLE_COUNT; r++)
+				uv_timer_stop(&pp->slots[i].rejoin[r].timer);
+		}
 		uv_timer_start(
 		    &pp->kill_timer, kill_stragglers, STOP_KILL_MS, 0);
 		advance_stop(pp);
@@ -571,9 +732,18 @@ parent_main(const char *conf_path, struct conf *c, int use_syslog)
 		pp.slots[k++].index = (unsigned)i;
 	}
 	for (i = 0; i < pp.nslots; i++) {
-		pp.slots[i].pp = &pp;
-		uv_timer_init(pp.loop, &pp.slots[i].restart);
-		pp.slots[i].restart.data = &pp.slots[i];
+		struct slot *s = &pp.slots[i];
+		int r;
+
+		s->pp = &pp;
+		uv_timer_init(pp.loop, &s->restart);
+		s->restart.data = s;
+		for (r = 0; r < ROLE_COUNT; r++) {
+			s->rejoin[r].client = s;
+			s->rejoin[r].role = (enum proc_role)r;
+			uv_timer_init(pp.loop, &s->rejoin[r].timer);
+			s->rejoin[r].timer.data = &s->rejoin[r];
+		}
 	}
 	uv_signal_init(pp.loop, &pp.sig_term);
 	uv_signal_init(pp.loop, &pp.sig_int);

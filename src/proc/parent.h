@@ -7,12 +7,16 @@
  *	starts the lookup, queue, local and smtp processes (fork and exec of
  *	ternd itself) and connects them with socketpairs.  A process that
  *	dies is logged and started again, and its peers get fresh channels.
- *	SIGTERM stops the smtp processes first, then the queue, then the
- *	rest, so that nothing accepted is lost; SIGHUP sends every process
- *	the reloaded configuration.
+ *	A channel that closes while both its processes run (one dropped the
+ *	other for breaking the protocol) is given again when the client side
+ *	reports it (MSG_LOST), ever more slowly if it keeps closing
+ *	(repair.h).  SIGTERM stops the smtp processes first, then the queue,
+ *	then the rest, so that nothing accepted is lost; SIGHUP sends every
+ *	process the reloaded configuration.
  * TRUST
  *	parent process, usually root.  It reads no network input; its
- *	children's control messages are checked and otherwise ignored.
+ *	children's control messages are checked, and a child that sends
+ *	anything else than a valid MSG_LOST is killed (then started again).
  * INVARIANTS
  *	The parent never parses mail or SMTP.  Each process gets exactly the
  *	channels its role needs: smtp-lookup, smtp-queue, queue-lookup,

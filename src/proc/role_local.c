@@ -13,7 +13,6 @@
 #include "../deliver/local.h"
 #include "child.h"
 
-#define PAYLOAD_MAX (64u * 1024)
 #define STOP_GRACE_MS 30000
 
 struct l_state {
@@ -53,7 +52,7 @@ delivered(void *arg, const struct maildir_delivery *d)
 		a.found_copy = d->found_copy ? 1 : 0;
 		snprintf(a.dsn, sizeof(a.dsn), "%s", d->dsn);
 		snprintf(a.error, sizeof(a.error), "%s", d->error);
-		buf_init(&b, PAYLOAD_MAX);
+		buf_init(&b, MSG_MAX_LOCAL);
 		msg_enc_deliver_ans(&b, &a);
 		ipc_send(
 		    j->st->queue, MSG_DELIVER_ANS, j->id, b.data, b.len, -1);
@@ -144,7 +143,7 @@ peer(struct child *ch, enum proc_role role, uint32_t index, int fd)
 	if (st->queue)
 		ipc_close(st->queue);
 	st->queue = ipc_new(
-	    child_loop(ch), fd, PAYLOAD_MAX, on_request, queue_closed, st);
+	    child_loop(ch), fd, MSG_MAX_LOCAL, on_request, queue_closed, st);
 	(void)index;
 }
 

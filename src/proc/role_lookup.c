@@ -1,7 +1,5 @@
-/*
- * role_lookup - the lookup process: tables, session accounting, and
- * address resolution, serving the smtp processes and the queue.
- */
+#include "role_lookup.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -14,8 +12,7 @@
 #include "../lookup/lookup.h"
 #include "../lookup/sessions.h"
 #include "child.h"
-
-#define PAYLOAD_MAX (1024u * 1024)
+#include "msg.h"
 
 struct lk_peer {
 	struct lk_state *st;
@@ -25,7 +22,7 @@ struct lk_peer {
 };
 
 struct lk_state {
-	struct child *ch;
+	uv_loop_t *loop;
 	struct lookup *lk;
 	struct sessions *ss;
 	unsigned max_sessions, max_per_client;
@@ -89,7 +86,7 @@ on_request(void *arg, struct ipc *ipc, struct ipc_msg *m)
 		bad = 1;
 		goto out;
 	}
-	buf_init(&b, PAYLOAD_MAX);
+	buf_init(&b, MSG_MAX_LOOKUP);
 	switch (m->type) {
 	case MSG_ADMIT:
 		if ((bad = msg_dec_netaddr(m->data, m->len, &addr)) != 0)
@@ -153,33 +150,25 @@ apply(struct lk_state *st, const struct conf *c)
 	st->max_per_client = (unsigned)c->max_sessions_per_client;
 }
 
-static int
-start(struct child *ch, const struct conf *c)
+struct lk_state *
+role_lookup_new(uv_loop_t *loop, const struct conf *c, char *err, size_t errsz)
 {
 	struct lk_state *st = xcalloc(1, sizeof(*st));
-	char err[512];
 
-	/* It holds the tables (and later passwords): no core dumps, no
-	 * ptrace by processes of the same user. */
-	if (!SANITIZER_BUILD)
-		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	st->ch = ch;
-	if ((st->lk = lookup_new(c, err, sizeof(err))) == NULL) {
-		log_warnx("lookup: %s", err);
+	st->loop = loop;
+	if ((st->lk = lookup_new(c, err, errsz)) == NULL) {
 		free(st);
-		return -1;
+		return NULL;
 	}
 	lookup_log_problems(st->lk);
 	st->ss = sessions_new();
 	apply(st, c);
-	child_set_data(ch, st);
-	return 0;
+	return st;
 }
 
-static void
-reload(struct child *ch, const struct conf *c)
+void
+role_lookup_reload(struct lk_state *st, const struct conf *c)
 {
-	struct lk_state *st = child_data(ch);
 	struct lookup *lk;
 	struct lk_peer *p;
 	char err[512];
@@ -199,10 +188,9 @@ reload(struct child *ch, const struct conf *c)
 	log_info("lookup: tables reloaded");
 }
 
-static void
-peer(struct child *ch, enum proc_role role, uint32_t index, int fd)
+void
+role_lookup_peer(struct lk_state *st, enum proc_role role, int fd)
 {
-	struct lk_state *st = child_data(ch);
 	struct lk_peer *p;
 
 	if (role != ROLE_SMTP && role != ROLE_QUEUE) {
@@ -212,23 +200,60 @@ peer(struct child *ch, enum proc_role role, uint32_t index, int fd)
 	p = xcalloc(1, sizeof(*p));
 	p->st = st;
 	p->role = role;
-	p->ipc = ipc_new(
-	    child_loop(ch), fd, PAYLOAD_MAX, on_request, peer_closed, p);
+	p->ipc = ipc_new(st->loop, fd, msg_channel_max(ROLE_LOOKUP, role),
+	    on_request, peer_closed, p);
 	p->next = st->peers;
 	st->peers = p;
+}
+
+void
+role_lookup_free(struct lk_state *st)
+{
+	if (st == NULL)
+		return;
+	while (st->peers)
+		drop_peer(st, st->peers);
+	sessions_free(st->ss);
+	lookup_free(st->lk);
+	free(st);
+}
+
+static int
+start(struct child *ch, const struct conf *c)
+{
+	struct lk_state *st;
+	char err[512];
+
+	/* It holds the tables (and later passwords): no core dumps, no
+	 * ptrace by processes of the same user. */
+	if (!SANITIZER_BUILD)
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if ((st = role_lookup_new(child_loop(ch), c, err, sizeof(err))) ==
+	    NULL) {
+		log_warnx("lookup: %s", err);
+		return -1;
+	}
+	child_set_data(ch, st);
+	return 0;
+}
+
+static void
+reload(struct child *ch, const struct conf *c)
+{
+	role_lookup_reload(child_data(ch), c);
+}
+
+static void
+peer(struct child *ch, enum proc_role role, uint32_t index, int fd)
+{
+	role_lookup_peer(child_data(ch), role, fd);
 	(void)index;
 }
 
 static void
 stop(struct child *ch)
 {
-	struct lk_state *st = child_data(ch);
-
-	while (st->peers)
-		drop_peer(st, st->peers);
-	sessions_free(st->ss);
-	lookup_free(st->lk);
-	free(st);
+	role_lookup_free(child_data(ch));
 	child_set_data(ch, NULL);
 	child_exit(ch, 0);
 }

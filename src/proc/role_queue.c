@@ -23,7 +23,6 @@
 #include "qparams.h"
 #include "svc_ipc.h"
 
-#define PAYLOAD_MAX (64u * 1024 * 1024)
 #define STOP_GRACE_MS 30000
 
 /* An smtp process; it lives while its channel is open or commits of its
@@ -326,6 +325,7 @@ start(struct child *ch, const struct conf *c)
 	st->open = openmsgs_new();
 	st->q = queue_new(child_loop(ch), store, &qp);
 	st->svc = svc_ipc_new(child_loop(ch), ROLE_QUEUE);
+	svc_ipc_on_lost(st->svc, child_report_lost, ch);
 	svc_ipc_sched_services(st->svc, &svc);
 	sched_params_from(c, &sp);
 	st->sched = sched_new(st->q, &svc, &sp);
@@ -378,7 +378,7 @@ peer(struct child *ch, enum proc_role role, uint32_t index, int fd)
 	p->st = st;
 	p->refs = 1;
 	p->ipc = ipc_new(
-	    child_loop(ch), fd, PAYLOAD_MAX, on_request, peer_closed, p);
+	    child_loop(ch), fd, MSG_MAX_QUEUE, on_request, peer_closed, p);
 	p->next = st->peers;
 	st->peers = p;
 	send_space(st, p);

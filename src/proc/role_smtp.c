@@ -33,6 +33,7 @@ start(struct child *ch, const struct conf *c)
 
 	st->ch = ch;
 	st->svc = svc_ipc_new(child_loop(ch), ROLE_SMTP);
+	svc_ipc_on_lost(st->svc, child_report_lost, ch);
 	svc_ipc_smtp_services(st->svc, &svc);
 	st->srv = smtp_server_new(child_loop(ch), c, &svc);
 	child_set_data(ch, st);

@@ -11,7 +11,6 @@
 #include "acache.h"
 
 #define BUCKETS 1024
-#define PAYLOAD_MAX (64u * 1024 * 1024)
 
 /* A request waiting for its answer. */
 struct pending {
@@ -58,6 +57,8 @@ struct svc_ipc {
 	int room_known;
 	struct acache *cache; /* answers that hold until the next reload */
 	struct resume *resume_head, **resume_tail;
+	void (*lost)(void *arg, enum proc_role role);
+	void *lost_arg;
 };
 
 static void resume_all(void *arg);
@@ -190,9 +191,12 @@ peer_closed(void *arg, struct ipc *ipc)
 	if (role == ROLE_QUEUE)
 		resume_all(sv);
 	fail_role(sv, role);
+	if (sv->lost)
+		sv->lost(sv->lost_arg, role);
 }
 
-/* A peer broke the protocol: drop it (the parent will notice). */
+/* A peer broke the protocol: drop it (and ask the parent for a new
+ * channel). */
 static void
 reject(
     struct svc_ipc *sv, struct ipc *ipc, enum proc_role role, const char *what)
@@ -204,6 +208,8 @@ reject(
 	if (role == ROLE_QUEUE)
 		resume_all(sv);
 	fail_role(sv, role);
+	if (sv->lost)
+		sv->lost(sv->lost_arg, role);
 }
 
 /* Is this answer one that holds until the next reload? */
@@ -330,12 +336,17 @@ on_answer(void *arg, struct ipc *ipc, struct ipc_msg *m)
 		acache_clear(sv->cache);
 		return;
 	}
-	if (role == ROLE_COUNT || !msg_allowed(sv->self, role, m->type) ||
+	if (role == ROLE_COUNT) { /* a channel no longer ours */
+		if (m->fd >= 0)
+			close(m->fd);
+		ipc_close(ipc);
+		return;
+	}
+	if (!msg_allowed(sv->self, role, m->type) ||
 	    (p = take(sv, m->id)) == NULL) {
 		if (m->fd >= 0)
 			close(m->fd);
-		reject(sv, ipc, role == ROLE_COUNT ? ROLE_LOOKUP : role,
-		    "or unexpected answer");
+		reject(sv, ipc, role, "or unexpected answer");
 		return;
 	}
 	log_debug("%s: answer %u (type %u) from %s", proc_role_names[sv->self],
@@ -419,8 +430,16 @@ svc_ipc_set_peer(struct svc_ipc *sv, enum proc_role role, int fd)
 	}
 	if (role == ROLE_LOOKUP)
 		acache_clear(sv->cache);
-	sv->peer[role] =
-	    ipc_new(sv->loop, fd, PAYLOAD_MAX, on_answer, peer_closed, sv);
+	sv->peer[role] = ipc_new(sv->loop, fd, msg_channel_max(sv->self, role),
+	    on_answer, peer_closed, sv);
+}
+
+void
+svc_ipc_on_lost(
+    struct svc_ipc *sv, void (*lost)(void *arg, enum proc_role role), void *arg)
+{
+	sv->lost = lost;
+	sv->lost_arg = arg;
 }
 
 unsigned
@@ -484,7 +503,7 @@ s_admit(void *ctx, const struct netaddr *client, svc_admit_cb cb, void *arg)
 	struct buf b;
 
 	t.cb.admit = cb;
-	buf_init(&b, PAYLOAD_MAX);
+	buf_init(&b, MSG_MAX_LOOKUP);
 	msg_enc_netaddr(&b, client);
 	request(sv, ROLE_LOOKUP, MSG_ADMIT, MSG_ADMIT_ANS, &b, &t);
 	buf_free(&b);
@@ -498,7 +517,7 @@ s_release(void *ctx, const struct netaddr *client)
 
 	if (sv->peer[ROLE_LOOKUP] == NULL)
 		return; /* the new lookup process never counted it */
-	buf_init(&b, PAYLOAD_MAX);
+	buf_init(&b, MSG_MAX_LOOKUP);
 	msg_enc_netaddr(&b, client);
 	ipc_send(sv->peer[ROLE_LOOKUP], MSG_RELEASE, 0, b.data, b.len, -1);
 	buf_free(&b);
@@ -520,7 +539,7 @@ lookup_request(struct svc_ipc *sv, uint16_t type, const struct netaddr *client,
 	snprintf(m.local, sizeof(m.local), "%s", local);
 	snprintf(m.domain, sizeof(m.domain), "%s", domain);
 	t.cb.lookup = cb;
-	buf_init(&b, PAYLOAD_MAX);
+	buf_init(&b, MSG_MAX_LOOKUP);
 	msg_enc_rcpt(&b, &m);
 	request(sv, ROLE_LOOKUP, type, MSG_LOOKUP_ANS, &b, &t);
 	buf_free(&b);
@@ -557,7 +576,7 @@ s_room(void *ctx, uint64_t size, svc_status_cb cb, void *arg)
 	}
 
 	t.cb.status = cb;
-	buf_init(&b, PAYLOAD_MAX);
+	buf_init(&b, MSG_MAX_QUEUE);
 	msg_enc_u64(&b, size);
 	request(sv, ROLE_QUEUE, MSG_ROOM, MSG_ROOM_ANS, &b, &t);
 	buf_free(&b);
@@ -584,7 +603,7 @@ s_write(void *ctx, const char *id, const void *p, size_t n)
 	while (n > 0) {
 		size_t k = n < MSG_DATA_MAX ? n : MSG_DATA_MAX;
 
-		buf_init(&b, MSG_DATA_MAX + 64);
+		buf_init(&b, MSG_DATA_LEN);
 		msg_enc_data(&b, id, p, k);
 		ipc_send(sv->peer[ROLE_QUEUE], MSG_DATA, 0, b.data, b.len, -1);
 		buf_free(&b);
@@ -622,7 +641,7 @@ s_commit(void *ctx, const char *id, const struct envelope *env,
 	struct buf b;
 
 	t.cb.status = cb;
-	buf_init(&b, PAYLOAD_MAX);
+	buf_init(&b, MSG_MAX_QUEUE);
 	if (msg_enc_commit(&b, id, data_len, env) < 0) {
 		buf_free(&b);
 		cb(arg, SVC_FAILED);
@@ -640,7 +659,7 @@ s_abort(void *ctx, const char *id)
 
 	if (sv->peer[ROLE_QUEUE] == NULL || id[0] == '\0')
 		return;
-	buf_init(&b, PAYLOAD_MAX);
+	buf_init(&b, MSG_MAX_QUEUE);
 	msg_enc_id(&b, 1, id);
 	ipc_send(sv->peer[ROLE_QUEUE], MSG_ABORT, 0, b.data, b.len, -1);
 	buf_free(&b);
@@ -697,7 +716,7 @@ q_resolve(void *ctx, const char *addr, sched_resolve_cb cb, void *arg)
 		return;
 	}
 	t.cb.resolve = cb;
-	buf_init(&b, PAYLOAD_MAX);
+	buf_init(&b, MSG_MAX_LOOKUP);
 	msg_enc_text(&b, addr);
 	request(sv, ROLE_LOOKUP, MSG_RESOLVE, MSG_RESOLVE_ANS, &b, &t);
 	buf_free(&b);
@@ -738,7 +757,7 @@ q_deliver(void *ctx, const struct local_req *req, local_cb cb, void *arg)
 	p->next = sv->b[p->id % BUCKETS];
 	sv->b[p->id % BUCKETS] = p;
 	sv->outstanding++;
-	buf_init(&b, PAYLOAD_MAX);
+	buf_init(&b, MSG_MAX_LOCAL);
 	msg_enc_deliver(&b, &m);
 	ipc_send(sv->peer[ROLE_LOCAL], MSG_DELIVER, p->id, b.data, b.len, fd);
 	buf_free(&b);

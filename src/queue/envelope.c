@@ -250,16 +250,18 @@ envelope_decode(
 			r = get_str(&env->sender, v, len);
 			break;
 		case REC_MAILPARAMS: {
-			char tmp[32];
+			uint64_t mp[3];
 
-			if (len >= sizeof(tmp) ||
-			    (memcpy(tmp, v, len), tmp[len] = '\0',
-			        sscanf(tmp, "%d %d %d", &env->body, &env->ret,
-			            &env->smtputf8) != 3) ||
-			    env->body < 0 || env->body > 2 || env->ret < 0 ||
-			    env->ret > 2 || env->smtputf8 < 0 ||
-			    env->smtputf8 > 1)
+			/* Exactly what the encoder writes: no sign, no
+			 * blanks, no overflow. */
+			if (str_to_u64s((const char *)v, len, mp, 3) < 0 ||
+			    mp[0] > 2 || mp[1] > 2 || mp[2] > 1) {
 				r = -1;
+				break;
+			}
+			env->body = (int)mp[0];
+			env->ret = (int)mp[1];
+			env->smtputf8 = (int)mp[2];
 			break;
 		}
 		case REC_ENVID:

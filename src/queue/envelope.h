@@ -24,6 +24,8 @@
 
 #define ENV_MAX_RCPT 100000
 #define ENV_MAX_STRING 1024
+/* The longest encoding the queue stores (spool) or takes (IPC). */
+#define ENV_MAX_ENCODED (64u * 1024 * 1024)
 
 enum env_rcpt_state {
 	ENV_RCPT_PENDING,

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -469,6 +470,15 @@ bad_numbers_are_refused(void **state)
 	    {'M', "0 0"},
 	    {'M', "x y z"},
 	    {'M', "0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0"},
+	    /* What sscanf("%d %d %d") took: an int that wraps around to 0,
+	     * a fourth number, blanks and signs. */
+	    {'M', "4294967296 0 0"},
+	    {'M', "0 0 0 0"},
+	    {'M', " 1 0 0"},
+	    {'M', "+1 0 0"},
+	    {'M', "1  0 0"},
+	    {'M', "1 0 0 "},
+	    {'M', "1\t0 0"},
 	};
 	struct buf b;
 	size_t i;
@@ -533,6 +543,46 @@ bad_recipient_records_are_refused(void **state)
 	buf_free(&b);
 }
 
+/*
+ * The most recipients an envelope may have decode in linear time: a
+ * damaged spool file or a compromised peer cannot make the queue copy
+ * the recipient array at every recipient (ENV_MAX_RCPT^2 / 2 copies).
+ */
+static void
+most_recipients_decode_quickly(void **state)
+{
+	struct envelope out;
+	struct buf b;
+	struct timespec t0, t1;
+	char err[256];
+	double secs;
+	size_t i;
+
+	(void)state;
+	buf_init(&b, 64u * 1024 * 1024);
+	rec_str(&b, 'S', "a@example.net");
+	for (i = 0; i < ENV_MAX_RCPT; i++)
+		rec(&b, 'R',
+		    "b@x\0b@x\0\0"
+		    "0",
+		    10);
+	rec(&b, 'Z', "", 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(
+	    envelope_decode(b.data, b.len, &out, err, sizeof(err)), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_equal(out.nrcpt, ENV_MAX_RCPT);
+	envelope_free(&out);
+	buf_free(&b);
+	secs = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	/* Linear: a fraction of a second, even under AddressSanitizer. */
+	if (secs > 10)
+		fail_msg("expected %d recipients to decode within 10 s, took "
+		         "%.1f s",
+		    ENV_MAX_RCPT, secs);
+}
+
 static void
 corrupt_octets_never_crash_the_decoder(void **state)
 {
@@ -581,6 +631,7 @@ main(void)
 	    cmocka_unit_test(over_long_strings_are_refused),
 	    cmocka_unit_test(bad_numbers_are_refused),
 	    cmocka_unit_test(bad_recipient_records_are_refused),
+	    cmocka_unit_test(most_recipients_decode_quickly),
 	    cmocka_unit_test(corrupt_octets_never_crash_the_decoder),
 	};
 

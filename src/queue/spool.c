@@ -25,7 +25,7 @@ static const unsigned char magic1[8] = {'T', 'E', 'R', 'N', 'Q', 0, 0, 1};
 
 #define HEADER_SIZE 64
 #define INDEX_ENTRY 64
-#define MAX_ENVELOPE (64u * 1024 * 1024)
+#define MAX_ENVELOPE ENV_MAX_ENCODED
 #define MAX_STATUS_VALUE 4096
 /* Messages kept in memory that share one file, at most. */
 #define GROUP_FILE_MAX 256
@@ -860,41 +860,32 @@ spool_msg_id(const struct spool_msg *m)
 	return m->id;
 }
 
-/* Leading decimal digits of s; *end is just past them. */
-static int
-parse_u64(const char *s, uint64_t *v, const char **end)
-{
-	size_t n = strspn(s, "0123456789");
-
-	*end = s + n;
-	return str_to_u64(s, n, v);
-}
-
 static int
 apply_status(struct envelope *env, int type, const char *v)
 {
-	uint64_t idx, next, attempts;
-	const char *p;
+	uint64_t n[3]; /* idx, next_try, attempts */
+	int deferred = type == SPOOL_ST_DEFERRED;
 
-	if (parse_u64(v, &idx, &p) < 0 || idx >= env->nrcpt)
+	/* Exactly what queue.c writes: no sign, no blanks, no overflow. */
+	if (str_to_u64s(v, strlen(v), n, deferred ? 3 : 1) < 0 ||
+	    n[0] >= env->nrcpt ||
+	    (deferred && (n[1] > INT64_MAX || n[2] > UINT32_MAX)))
 		return -1;
 	switch (type) {
 	case SPOOL_ST_DELIVERED:
-		env->rcpt[idx].state = ENV_RCPT_DONE;
-		return *p == '\0' ? 0 : -1;
+		env->rcpt[n[0]].state = ENV_RCPT_DONE;
+		break;
 	case SPOOL_ST_FAILED:
-		env->rcpt[idx].state = ENV_RCPT_FAILED;
-		return *p == '\0' ? 0 : -1;
+		env->rcpt[n[0]].state = ENV_RCPT_FAILED;
+		break;
 	case SPOOL_ST_DEFERRED:
-		if (*p++ != ' ' || parse_u64(p, &next, &p) < 0 || *p++ != ' ' ||
-		    parse_u64(p, &attempts, &p) < 0 || *p != '\0' ||
-		    next > INT64_MAX || attempts > UINT32_MAX)
-			return -1;
-		env->rcpt[idx].next_try = (int64_t)next;
-		env->rcpt[idx].attempts = (uint32_t)attempts;
-		return 0;
+		env->rcpt[n[0]].next_try = (int64_t)n[1];
+		env->rcpt[n[0]].attempts = (uint32_t)n[2];
+		break;
+	default:
+		return -1;
 	}
-	return -1;
+	return 0;
 }
 
 /* Record header size: type, message number (format 2 only), length. */

@@ -552,6 +552,46 @@ bad_status_records_are_not_applied(void **state)
 	assert_int_equal(f->found[0].env.rcpt[0].state, ENV_RCPT_DONE);
 }
 
+/* Numbers that do not fit, and what is not exactly the writer's format:
+ * not applied, never wrapped around, never applied in part. */
+static void
+bad_numbers_in_status_records_are_not_applied(void **state)
+{
+	static const char *const bad[] = {
+	    "0 18446744073709551617 3", /* over UINT64_MAX */
+	    "0 9223372036854775808 3",  /* over INT64_MAX */
+	    "0 100 4294967297",         /* attempts over UINT32_MAX */
+	    "0 100 3 4",
+	    " 0 100 3",
+	    "0  100 3",
+	    "0 +100 3",
+	    "0 100 3 ",
+	};
+	struct fixture *f = *state;
+	struct spool_draft *d = draft(f, "a\r\n", 3);
+	struct spool_msg *m;
+	const struct envelope *env;
+	size_t i;
+
+	commit_all(f, &d, 1, 2, &m);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(
+		    spool_msg_status(f->sp, m, SPOOL_ST_DEFERRED, bad[i]), 0);
+	assert_int_equal(
+	    spool_msg_status(f->sp, m, SPOOL_ST_DELIVERED, "1x"), 0);
+	assert_int_equal(spool_msg_status(f->sp, m, SPOOL_ST_FAILED, " 1"), 0);
+	restart(f);
+	env = &f->found[0].env;
+	if (env->rcpt[0].attempts != 0 || env->rcpt[0].next_try != 0)
+		fail_msg("expected recipient 0 untouched by bad records, got "
+		         "attempts %u, next try %lld",
+		    env->rcpt[0].attempts, (long long)env->rcpt[0].next_try);
+	if (env->rcpt[1].state != ENV_RCPT_PENDING)
+		fail_msg("expected recipient 1 pending after bad records, got "
+		         "state %d",
+		    (int)env->rcpt[1].state);
+}
+
 /* A record whose checksum fails ends the walk. */
 static void
 records_after_a_bad_checksum_are_ignored(void **state)
@@ -770,6 +810,7 @@ main(void)
 	    T(finished_file_is_never_reused),
 	    T(status_records_are_applied_per_message),
 	    T(bad_status_records_are_not_applied),
+	    T(bad_numbers_in_status_records_are_not_applied),
 	    T(records_after_a_bad_checksum_are_ignored),
 	    T(done_messages_stay_done_and_the_last_removes_the_file),
 	    T(damaged_header_moves_the_file_to_corrupt),

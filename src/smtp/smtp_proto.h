@@ -61,7 +61,7 @@ enum smtp_greet {
 	SMTP_GREET_REJECT,      /* 554: only QUIT works afterwards */
 	SMTP_GREET_NOMAIL,      /* 521 5.3.2: RFC 7504 no-mail host */
 	SMTP_GREET_SHUTDOWN,    /* 421 4.3.2, then close */
-	SMTP_GREET_TEMPFAIL,    /* 421 4.3.0: a service is unavailable */
+	SMTP_GREET_TEMPFAIL,    /* 421 4.3.2: admission cannot be decided */
 };
 
 enum smtp_req_type {

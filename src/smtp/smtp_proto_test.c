@@ -585,15 +585,22 @@ greeting_shutdown_is_421_432_and_closes(void **state)
 	expect_closed(s);
 }
 
+/* Without the lookup process, neither the session limits nor the client
+ * access table can be applied: "system not accepting network messages". */
 static void
-greeting_tempfail_is_421_430_and_closes(void **state)
+greeting_tempfail_is_421_432_and_closes(void **state)
 {
 	SESS;
 
 	start_with(s, SMTP_GREET_TEMPFAIL, NULL);
-	expect_reply(s, "421 4.3.0 " HOST " Service temporarily unavailable");
+	expect_reply(s,
+	    "421 4.3.2 " HOST
+	    " Service not available, closing transmission channel");
 	expect_no_reply(s);
 	expect_closed(s);
+	feed(s, "EHLO x\r\n");
+	expect_no_reply(s);
+	assert_int_equal(s->unconsumed, 8);
 }
 
 static void
@@ -3478,7 +3485,7 @@ main(void)
 	    T(greeting_busy_is_421_470_and_closes),
 	    T(greeting_busy_for_one_client_says_so),
 	    T(greeting_shutdown_is_421_432_and_closes),
-	    T(greeting_tempfail_is_421_430_and_closes),
+	    T(greeting_tempfail_is_421_432_and_closes),
 	    T(greeting_reject_is_554_then_503_until_quit),
 	    T(greeting_reject_uses_the_given_text),
 	    T(greeting_nomail_is_521_532_then_521_until_quit),

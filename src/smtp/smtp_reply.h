@@ -57,11 +57,12 @@
 	    "The greeting when accept_mail is no (RFC 7504).") \
 	X(SMTP_R_NOMAIL, 521, "5.3.2", 1, "host", "%s does not accept mail", \
 	    "Every command but QUIT after a 521 greeting.") \
-	X(SMTP_R_GREET_TEMPFAIL, 421, "4.3.0", 0, "host", \
-	    "%s Service temporarily unavailable", \
+	X(SMTP_R_GREET_TEMPFAIL, 421, "4.3.2", 0, "host", \
+	    "%s Service not available, closing transmission channel", \
 	    "The greeting when the lookup process cannot be asked whether " \
-	    "to serve the client (it is being restarted); the connection " \
-	    "is closed.") \
+	    "to serve the client (it is being restarted): neither the " \
+	    "session limits nor client_access_maps could be applied.  The " \
+	    "connection is closed.") \
 	X(SMTP_R_SHUTDOWN, 421, "4.3.2", 0, "host", \
 	    "%s Service shutting down, closing transmission channel", \
 	    "ternd is stopping: the greeting, or the answer to the next " \

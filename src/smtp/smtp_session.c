@@ -586,6 +586,12 @@ admitted(void *arg, const struct svc_admission *adm)
 	s->admitted = adm->verdict == SESSIONS_OK;
 	if (s->srv->stopping) {
 		how = SMTP_GREET_SHUTDOWN;
+	} else if (adm->verdict == SESSIONS_UNAVAILABLE) {
+		/* Neither the session limits nor the client access table
+		 * could be applied: a session now would bypass both. */
+		log_warnx(
+		    "lookup service unavailable; refused [%s]", s->peer_str);
+		how = SMTP_GREET_TEMPFAIL;
 	} else if (adm->verdict == SESSIONS_BUSY_TOTAL) {
 		log_warnx("connection limit of %u sessions reached; refused "
 		          "[%s]",
@@ -595,9 +601,6 @@ admitted(void *arg, const struct svc_admission *adm)
 		log_warnx("[%s]: %u sessions from this client already",
 		    s->peer_str, s->set->max_per_client);
 		how = SMTP_GREET_BUSY_CLIENT;
-	} else if (adm->verdict == SESSIONS_UNAVAILABLE) {
-		/* Nobody could say whether to serve it, or count it. */
-		how = SMTP_GREET_TEMPFAIL;
 	} else if (s->client.access == LOOKUP_ACCESS_REJECT) {
 		how = SMTP_GREET_REJECT;
 	} else if (!s->set->accept_mail) {

@@ -1,7 +1,8 @@
 /*
  * fuzz_ipc - what one process receives over IPC (msg.h), through the real
- * framing layer (ipc.h).  Built once per receiving role: fuzz_ipc_smtp,
- * fuzz_ipc_lookup, fuzz_ipc_queue, fuzz_ipc_local (FUZZ_ROLE).
+ * framing layer (ipc.h).  Built once per receiving role: fuzz_ipc_parent,
+ * fuzz_ipc_smtp, fuzz_ipc_lookup, fuzz_ipc_queue, fuzz_ipc_local
+ * (FUZZ_ROLE).
  *
  * The input's first byte picks the sender (parent or a peer role); the
  * rest is written as is into one end of a socketpair, and the other end is

@@ -295,7 +295,7 @@ gen_ipc(void)
 	struct lookup_dest d;
 	struct msg_deliver md;
 	struct msg_deliver_ans da;
-	struct msg_peer peer = {ROLE_QUEUE, 0};
+	struct msg_peer peer = {ROLE_QUEUE, 0, 1};
 	struct envelope e;
 	char *finals[2] = {"bob@example.org", "carol@example.org"};
 
@@ -437,6 +437,21 @@ gen_ipc(void)
 	msg_enc_deliver(&p, &md);
 	frame(&f, MSG_DELIVER, 1, &p);
 	ipc_seed("local", "queue-requests", ROLE_QUEUE, &f);
+	/* parent, from the client side of a channel that closed */
+	f.len = p.len = 0;
+	peer.role = ROLE_LOOKUP;
+	msg_enc_peer(&p, &peer);
+	frame(&f, MSG_LOST, 0, &p);
+	p.len = 0;
+	peer.role = ROLE_QUEUE;
+	msg_enc_peer(&p, &peer);
+	frame(&f, MSG_LOST, 0, &p);
+	ipc_seed("parent", "smtp-lost", ROLE_SMTP, &f);
+	f.len = p.len = 0;
+	peer.role = ROLE_LOCAL;
+	msg_enc_peer(&p, &peer);
+	frame(&f, MSG_LOST, 0, &p);
+	ipc_seed("parent", "queue-lost", ROLE_QUEUE, &f);
 	buf_free(&f);
 	buf_free(&p);
 }

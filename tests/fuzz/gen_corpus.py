@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Write the text fuzz seeds: tests/corpus/{smtp_cmd,smtp_session,smtp_data,conf}.
+"""Write the text fuzz seeds: tests/corpus/{smtp_cmd,smtp_session,smtp_data,conf},
+and the scripts of the IPC handler targets: tests/corpus/{svc_ipc,role_lookup}.
 
     tests/fuzz/gen_corpus.py [CORPUS_DIR]
 
@@ -419,12 +420,77 @@ def gen_conf_dict():
                                         else "\\x%02x" % ord(c) for c in w))
 
 
+# ------------------------------------------------ svc_ipc, role_lookup
+
+# fuzz_svc_ipc.c's OP_* (after a first byte: 0 smtp, 1 queue)
+S_REQ, S_ANS, S_MSG, S_NOTICE, S_CLOSE, S_RECONNECT, S_RUN, S_SWITCH, \
+    S_OCTETS = range(9)
+# fuzz_role_lookup.c's OP_*
+L_REQ, L_BATCH, L_MSG, L_LIE, L_OPEN, L_CLOSE, L_SWITCH, L_RELOAD = range(8)
+
+
+def gen_handlers(corpus):
+    run = [S_RUN, 3]
+    svc = {
+        # admission asked and answered
+        "smtp-admit": [0, S_REQ, 0, 0] + run + [S_ANS, 0, 0, 0, 1, 0, 0] +
+        run,
+        # a recipient answered, then asked again (from the cache)
+        "smtp-rcpt-cached": [0, S_REQ, 2, 3, 1, 2, 3, 3, 1, 2, 3, 0] + run +
+        [S_ANS, 0, 0, 0, 0, 0, 2] + run +
+        [S_REQ, 2, 3, 1, 2, 3, 3, 1, 2, 3, 0] + run,
+        # a message opened, its text written, committed; room known
+        "smtp-open-write-commit": [0, S_REQ, 7] + run +
+        [S_SWITCH, S_ANS, 0, 0, 1] + run +
+        [S_REQ, 8, 5, 1, 2, 3, 4, 5, S_REQ, 9, 7] + run +
+        [S_ANS, 0, 0, 1] + run + [S_NOTICE, 1, 0, 0, 1, 0] +
+        [S_REQ, 4, 0, 0, 16, 0] + run,
+        # a wrong id, then a descriptor where none belongs
+        "smtp-wrong-answers": [0, S_REQ, 0, 0] + run + [S_ANS, 0, 3, 0, 0,
+                                                          0, 0] + run +
+        [S_RECONNECT, S_REQ, 0, 1] + run + [S_ANS, 0, 5, 0, 0, 0, 0] + run,
+        # the lookup process goes away and comes back
+        "smtp-close": [0, S_REQ, 0, 0, S_CLOSE] + run +
+        [S_REQ, 0, 0, S_RECONNECT, S_REQ, 0, 0] + run +
+        [S_ANS, 0, 0, 0, 0, 0, 0] + run,
+        # the queue resolves, then delivers
+        "queue-resolve-deliver": [1, S_REQ, 0, 3, 1, 2, 3, 3, 1, 2, 3] + run +
+        [S_ANS, 0, 0, 0, 5, 0, S_SWITCH, S_REQ, 1, 0, 0, 0, 10] + run +
+        [S_ANS, 0, 0, 0, 0] + run,
+        # a torn header
+        "queue-octets": [1, S_OCTETS, 5, 1, 2, 3, 4, 5] + run +
+        [S_REQ, 0, 0] + run,
+    }
+    for name, b in svc.items():
+        write(corpus, "svc_ipc", name, bytes(b))
+    lookup = {
+        # three from one client (the third is too many), the limit of
+        # all, releases, a closed channel giving its sessions back
+        "admissions": [L_REQ, 0, 0, L_REQ, 0, 0, L_REQ, 0, 0, L_SWITCH, 1,
+                       L_REQ, 0, 1, L_REQ, 0, 2, L_REQ, 1, 0, L_SWITCH, 0,
+                       L_REQ, 1, 0, L_SWITCH, 1, L_REQ, 0, 3, L_CLOSE,
+                       L_SWITCH, 0, L_REQ, 0, 3],
+        # recipients, VRFY and a resolution from the queue; a reload
+        "lookups": [L_REQ, 2, 0, 1, 1, L_REQ, 3, 0, 2, 0, L_REQ, 2, 0, 3, 0,
+                    L_REQ, 2, 0, 4, 2, L_REQ, 2, 3, 0, 1, L_SWITCH, 2,
+                    L_REQ, 0, 0, 1, L_RELOAD],
+        # a batch with a request the role may not send, a descriptor, a
+        # lying header, a new channel
+        "bad": [L_BATCH, 2, 0, 0, 230, L_OPEN, 0, L_MSG, 0, 18, 0, 1, 2, 3,
+                4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 0,
+                L_SWITCH, 1, L_LIE, 1, 0, L_SWITCH, 2, L_MSG, 3, 0, 8],
+    }
+    for name, b in lookup.items():
+        write(corpus, "role_lookup", name, bytes(b))
+
+
 def main():
     corpus = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "tests", "corpus")
     gen_cmd(corpus)
     gen_session(corpus)
     gen_data(corpus)
     gen_conf(corpus)
+    gen_handlers(corpus)
     gen_conf_dict()
 
 

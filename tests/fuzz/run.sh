@@ -45,10 +45,13 @@ fuzz_smtp_data 8192 - -
 fuzz_envelope 16384 - -
 fuzz_conf 16384 conf.dict quiet
 fuzz_spool_load 16384 - quiet
+fuzz_ipc_parent 65536 - quiet
 fuzz_ipc_smtp 65536 - quiet
 fuzz_ipc_lookup 65536 - quiet
 fuzz_ipc_queue 65536 - quiet
-fuzz_ipc_local 65536 - quiet"
+fuzz_ipc_local 65536 - quiet
+fuzz_svc_ipc 4096 - quiet
+fuzz_role_lookup 4096 - quiet"
 
 ntargets=$(echo "$targets" | wc -l)
 if [ "$mode" = total ]; then
