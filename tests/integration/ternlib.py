@@ -125,6 +125,7 @@ class Ternd:
         self.reap_timeout = 10.0
         self.problems = []
         self.log_cache = None
+        self.env = {}  # added to ternd's environment (LD_PRELOAD ...)
         self.conf = {
             "myhostname": HOSTNAME,
             "spool_directory": self.spool,
@@ -201,6 +202,8 @@ class Ternd:
             self.conf["smtp_listen"] = "127.0.0.1:%d" % self.port
             self.write_conf()
             marker = self.log().count("ternd started")
+            env = sanitizer_env()
+            env.update(self.env)
             with open(self.log_path, "ab") as logf:
                 logf.write(("--- %s start %d (port %d)\n" % (
                     self.name, self.starts + 1, self.port)).encode())
@@ -210,7 +213,7 @@ class Ternd:
                     ["-f", self.conf_path],
                     stdin=subprocess.DEVNULL,
                     stdout=logf, stderr=logf, cwd=self.dir,
-                    env=sanitizer_env(), start_new_session=True)
+                    env=env, start_new_session=True)
             self.pgid = self.proc.pid
             LIVE.add(self)
             self.starts += 1
