@@ -54,11 +54,11 @@ unit: asan
 integration: asan
 	$(PYTHON) tests/integration/run.py --ternd $(ASAN)/src/ternd
 
-# Power cuts at every commit and delivery, and the I/O errors ternd does not
-# yet survive (tests/integration/test_powerloss.py); not part of `make test`.
+# Power cuts at every commit and delivery, and injected I/O errors
+# (tests/integration/test_powerloss.py; part of `make test` too).
 powerloss: asan
-	TERN_POWERLOSS=1 $(PYTHON) tests/integration/run.py \
-	  --ternd $(ASAN)/src/ternd -k test_powerloss
+	$(PYTHON) tests/integration/run.py --ternd $(ASAN)/src/ternd \
+	  -k test_powerloss
 
 fuzz: fuzz-build
 	tests/fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS) total

@@ -25,9 +25,7 @@ state is taken to have emptied its queue when nothing has changed under
 its directories for a while after it logged its recovery of the spool (a
 hint: without that line it waits a second).
 
-The power-loss tests, and the fault tests marked with skipUnless(ENABLED),
-expose defects ternd still has; they run only with TERN_POWERLOSS=1 (make
-powerloss).  TERN_POWERLOSS_CUTS sets the number of cut points around
+TERN_POWERLOSS_CUTS sets the number of cut points around
 syncs, links and renames (default 100; a tenth as many others are added),
 TERN_POWERLOSS_MESSAGES the number of messages (default 300),
 TERN_POWERLOSS_JOBS how many ternds run at once (default 3), TERN_SEED the
@@ -51,11 +49,6 @@ from ternlib import ClosedError, Client, Delivered, Ternd, TerndTestCase, lf
 sys.path.insert(0, os.path.join(ternlib.SRC_DIR, "tests", "fsshim"))
 import fsfaults  # noqa: E402
 import fsreplay  # noqa: E402
-
-SWITCH = "TERN_POWERLOSS"
-ENABLED = bool(os.environ.get(SWITCH))
-WHY_OFF = ("exposes defects ternd still has: run with %s=1 "
-           "(make powerloss)" % SWITCH)
 
 # Retries come quickly: a state's deliveries end within the test's
 # patience.
@@ -294,7 +287,6 @@ def tree_signature(*dirs):
     return hash(tuple(sig))
 
 
-@unittest.skipUnless(ENABLED, WHY_OFF)
 class PowerLossTest(TerndTestCase):
 
     def setUp(self):
@@ -748,7 +740,6 @@ class Faulty(TerndTestCase):
                           "errno=EIO times=1" % self.t.spool,
                           "fdatasync EIO on the commit path")
 
-    @unittest.skipUnless(ENABLED, WHY_OFF)
     def test_commit_directory_fsync_eio(self):
         """The sync of the directory that names a committed message
         fails: refused with 451, the message must never be delivered."""
@@ -803,7 +794,6 @@ class Faulty(TerndTestCase):
         self.maildir_fault("op=fdatasync path=%s/n1/* errno=EIO" %
                            self.t.mail, "fdatasync EIO in a Maildir")
 
-    @unittest.skipUnless(ENABLED, WHY_OFF)
     def test_maildir_new_fsync_eio(self):
         """A copy is linked into new/ before new/ is synced: the failed
         sync and the retry after it must leave one copy, not two."""
@@ -823,7 +813,6 @@ class Faulty(TerndTestCase):
         copies, bad = self.wait_delivered(self.msgs.values())
         self.verdict(what, fired)
 
-    @unittest.skipUnless(ENABLED, WHY_OFF)
     def test_renameat2_noreplace_unsupported(self):
         """A file system without renameat2 flags (EINVAL) still takes
         mail."""
