@@ -1,3 +1,7 @@
+/*
+ * buf - bounded byte buffers: growth is refused past the bound, never
+ * silently truncated.  Interface and contracts in buf.h.
+ */
 #include "buf.h"
 
 #include <stdarg.h>

@@ -1,3 +1,7 @@
+/*
+ * crc32 - CRC-32C (Castagnoli), table driven, for the spool's and the
+ * envelope's checksums (crc32.h).
+ */
 #include "crc32.h"
 
 #include <pthread.h>

@@ -1,3 +1,7 @@
+/*
+ * dirsync - one fsync of a directory shared by every request that came
+ * while the previous one ran (dirsync.h); fsyncs run in the thread pool.
+ */
 #include "dirsync.h"
 
 #include <errno.h>

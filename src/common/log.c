@@ -1,3 +1,7 @@
+/*
+ * log - log lines to stderr or syslog, with the role and pid; fatal and
+ * panic (log.h).
+ */
 #include "log.h"
 
 #include <errno.h>

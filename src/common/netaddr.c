@@ -1,3 +1,7 @@
+/*
+ * netaddr - IPv4 and IPv6 addresses and networks: parsing, printing,
+ * matching (netaddr.h).
+ */
 #include "netaddr.h"
 
 #include <arpa/inet.h>

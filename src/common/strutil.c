@@ -1,3 +1,8 @@
+/*
+ * strutil - string helpers: escaping for logs and replies, strict
+ * number and size parsing, case-insensitive comparison, UTF-8 checks
+ * (strutil.h).
+ */
 #include "strutil.h"
 
 #include <stdlib.h>

@@ -1,3 +1,8 @@
+/*
+ * wire - the IPC payload codec: little-endian integers and
+ * length-prefixed strings, each read checked against what is left
+ * (wire.h).
+ */
 #include "wire.h"
 
 #include <string.h>

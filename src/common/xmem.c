@@ -1,3 +1,7 @@
+/*
+ * xmem - allocation that aborts on exhaustion, with overflow-checked
+ * sizes (xmem.h).
+ */
 #include "xmem.h"
 
 #include <stdarg.h>

@@ -1,3 +1,8 @@
+/*
+ * table - lookup tables from text files: "key value" lines, comments,
+ * continuation lines, each entry's line kept for error messages
+ * (table.h).
+ */
 #include "table.h"
 
 #include <errno.h>

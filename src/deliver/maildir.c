@@ -1,3 +1,8 @@
+/*
+ * maildir - one message into one Maildir, durable before it is reported
+ * (maildir.h): tmp/, fdatasync, link into new/ under a name fixed per
+ * message and recipient.
+ */
 #include "maildir.h"
 
 #include <dirent.h>

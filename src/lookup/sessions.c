@@ -1,3 +1,7 @@
+/*
+ * sessions - counts of open SMTP sessions, in total and per client
+ * address, for admission (sessions.h).
+ */
 #include "sessions.h"
 
 #include <stdlib.h>

@@ -1,3 +1,7 @@
+/*
+ * acache - answers of the lookup process that hold until the tables
+ * reload, bounded in count and size (acache.h).
+ */
 #include "acache.h"
 
 #include <stdlib.h>

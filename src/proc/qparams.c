@@ -1,3 +1,7 @@
+/*
+ * qparams - the queue's and the scheduler's parameters from tern.conf,
+ * in one place for both process shapes (qparams.h).
+ */
 #include "qparams.h"
 
 void

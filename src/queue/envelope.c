@@ -1,3 +1,7 @@
+/*
+ * envelope - the record codec of a message's envelope: type, length,
+ * value; every field checked on decode (envelope.h).
+ */
 #include "envelope.h"
 
 #include <inttypes.h>

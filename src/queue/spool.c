@@ -1,3 +1,8 @@
+/*
+ * spool - the queue's files: drafts in memory or in unnamed files,
+ * commit groups, status records and recovery.  The layout and its
+ * invariants are in spool.h.
+ */
 #include "spool.h"
 
 #include <dirent.h>

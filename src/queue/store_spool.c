@@ -1,3 +1,7 @@
+/*
+ * store_spool - the local spool as the queue's store (store.h): group
+ * commits on the thread pool, done records flushed every second.
+ */
 #include "store.h"
 
 #include <errno.h>

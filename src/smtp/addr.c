@@ -1,3 +1,7 @@
+/*
+ * addr - RFC 5321 paths and mailboxes: parsing with the RFC's limits,
+ * SMTPUTF8 local parts and domains, formatting (addr.h).
+ */
 #include "addr.h"
 
 #include <arpa/inet.h>

@@ -1,3 +1,7 @@
+/*
+ * smtp_cmd - SMTP command lines: the verb, and the arguments and
+ * ESMTP parameters of MAIL, RCPT and BDAT (smtp_cmd.h).
+ */
 #include "smtp_cmd.h"
 
 #include <stdio.h>

@@ -1,3 +1,7 @@
+/*
+ * smtp_data - the byte-level machine of message text: the end of DATA,
+ * dot-unstuffing and the checks on the way (smtp_data.h).
+ */
 #include "smtp_data.h"
 
 #include <string.h>
