@@ -13,17 +13,28 @@
 #define DRAIN_MS 10000
 #define LINGER_MS 2000
 
+/* A write libuv holds: the socket took only part of what was written. */
+struct wreq {
+	uv_write_t req;
+	struct transport *t;
+	size_t len;
+	char data[];
+};
+
+/* What only a closing connection needs (an idle one costs nothing). */
+struct closer {
+	uv_timer_t linger;
+	uv_shutdown_t sreq;
+};
+
 struct transport {
 	uv_tcp_t tcp;
-	uv_write_t wreq;
-	uv_shutdown_t sreq;
-	uv_timer_t linger;
+	struct closer *cl; /* once closing */
 	struct transport_readbuf *rb;
 	const struct transport_events *ev;
 	void *arg;
-	char *wbuf; /* the write in flight */
-	size_t wlen;
-	char *out; /* queued behind it */
+	struct wreq *wr; /* the write in flight */
+	char *out;       /* queued behind it */
 	size_t outlen, outcap;
 	int handles; /* open; freed when none is */
 	int reading;
@@ -42,7 +53,7 @@ handle_closed(uv_handle_t *h)
 
 	if (--t->handles > 0)
 		return;
-	free(t->wbuf);
+	free(t->cl);
 	free(t->out);
 	if (t->ev->closed)
 		t->ev->closed(t->arg);
@@ -54,8 +65,10 @@ finish_close(struct transport *t)
 {
 	if (uv_is_closing((uv_handle_t *)&t->tcp))
 		return;
-	uv_timer_stop(&t->linger);
-	uv_close((uv_handle_t *)&t->linger, handle_closed);
+	if (t->cl != NULL) {
+		uv_timer_stop(&t->cl->linger);
+		uv_close((uv_handle_t *)&t->cl->linger, handle_closed);
+	}
 	uv_close((uv_handle_t *)&t->tcp, handle_closed);
 }
 
@@ -126,9 +139,8 @@ transport_accept(uv_stream_t *listener, struct transport_readbuf *rb,
 	struct transport *t = xcalloc(1, sizeof(*t));
 
 	uv_tcp_init(listener->loop, &t->tcp);
-	uv_timer_init(listener->loop, &t->linger);
-	t->tcp.data = t->linger.data = t;
-	t->handles = 2;
+	t->tcp.data = t;
+	t->handles = 1;
 	t->rb = rb;
 	t->ev = ev;
 	t->arg = arg;
@@ -207,30 +219,30 @@ shutdown_cb(uv_shutdown_t *req, int status)
 	/* Read and drop what the peer still sends, for a moment. */
 	t->shutdown = 1;
 	uv_read_start((uv_stream_t *)&t->tcp, alloc_cb, read_cb);
-	uv_timer_start(&t->linger, linger_fired, LINGER_MS, 0);
+	uv_timer_start(&t->cl->linger, linger_fired, LINGER_MS, 0);
 }
 
 /* Everything queued is out: shut the write side down and linger. */
 static void
 begin_linger(struct transport *t)
 {
-	t->sreq.data = t;
+	t->cl->sreq.data = t;
 	if (t->reading) {
 		t->reading = 0;
 		uv_read_stop((uv_stream_t *)&t->tcp);
 	}
-	if (uv_shutdown(&t->sreq, (uv_stream_t *)&t->tcp, shutdown_cb) < 0)
+	if (uv_shutdown(&t->cl->sreq, (uv_stream_t *)&t->tcp, shutdown_cb) < 0)
 		finish_close(t);
 }
 
 static void
 write_done(uv_write_t *req, int status)
 {
-	struct transport *t = req->data;
+	struct wreq *w = (struct wreq *)req;
+	struct transport *t = w->t;
 
-	free(t->wbuf);
-	t->wbuf = NULL;
-	t->wlen = 0;
+	free(w);
+	t->wr = NULL;
 	if (uv_is_closing((uv_handle_t *)&t->tcp))
 		return;
 	if (status < 0) {
@@ -253,18 +265,21 @@ write_done(uv_write_t *req, int status)
 static void
 start_write(struct transport *t)
 {
+	struct wreq *w = xmalloc(sizeof(*w) + t->outlen);
 	uv_buf_t b;
 
-	t->wbuf = t->out;
-	t->wlen = t->outlen;
+	w->t = t;
+	w->len = t->outlen;
+	memcpy(w->data, t->out, t->outlen);
+	/* A connection that waits keeps no buffer. */
+	free(t->out);
 	t->out = NULL;
 	t->outlen = t->outcap = 0;
-	b = uv_buf_init(t->wbuf, (unsigned)t->wlen);
-	t->wreq.data = t;
-	if (uv_write(&t->wreq, (uv_stream_t *)&t->tcp, &b, 1, write_done) < 0) {
-		free(t->wbuf);
-		t->wbuf = NULL;
-		t->wlen = 0;
+	t->wr = w;
+	b = uv_buf_init(w->data, (unsigned)w->len);
+	if (uv_write(&w->req, (uv_stream_t *)&t->tcp, &b, 1, write_done) < 0) {
+		free(w);
+		t->wr = NULL;
 		t->broken = 1;
 		finish_close(t);
 	}
@@ -295,7 +310,7 @@ transport_write(struct transport *t, const void *p, size_t n)
 		return -1;
 	if (n == 0)
 		return 0;
-	if (t->wbuf != NULL) {
+	if (t->wr != NULL) {
 		queue_out(t, p, n);
 		return 0;
 	}
@@ -318,7 +333,7 @@ transport_write(struct transport *t, const void *p, size_t n)
 size_t
 transport_pending(const struct transport *t)
 {
-	return t->wlen + t->outlen;
+	return (t->wr ? t->wr->len : 0) + t->outlen;
 }
 
 void
@@ -332,8 +347,12 @@ transport_close(struct transport *t)
 		return;
 	}
 	/* A peer that reads nothing more is not waited for long. */
-	uv_timer_start(&t->linger, linger_fired, DRAIN_MS, 0);
-	if (t->wbuf == NULL)
+	t->cl = xcalloc(1, sizeof(*t->cl));
+	uv_timer_init(t->tcp.loop, &t->cl->linger);
+	t->cl->linger.data = t;
+	t->handles++;
+	uv_timer_start(&t->cl->linger, linger_fired, DRAIN_MS, 0);
+	if (t->wr == NULL)
 		begin_linger(t);
 }
 
