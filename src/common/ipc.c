@@ -1,3 +1,8 @@
+/*
+ * ipc - framed messages over a socketpair: a length and type header,
+ * descriptors passed alongside (SCM_RIGHTS), writes queued and flushed
+ * once per loop turn.  What a receiver may trust is in ipc.h.
+ */
 #include "ipc.h"
 
 #include <errno.h>

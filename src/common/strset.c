@@ -1,3 +1,7 @@
+/*
+ * strset - an open-addressing hash set of strings, ASCII case folded,
+ * so that checking n recipients for duplicates costs O(n), not O(n^2).
+ */
 #include "strset.h"
 
 #include <stdint.h>

@@ -1,3 +1,8 @@
+/*
+ * conf - reads the configuration file (inih) into the values declared
+ * in conf_params.h, checks each against its type and range, and reports
+ * errors with file and line.
+ */
 #include "conf.h"
 
 #include <errno.h>

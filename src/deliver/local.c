@@ -1,3 +1,8 @@
+/*
+ * local - runs each Maildir delivery on libuv's thread pool (the fsyncs
+ * block) and sweeps stale tmp/ files once per Maildir; the Maildir
+ * rules themselves are in maildir.c.
+ */
 #include "local.h"
 
 #include <stdio.h>

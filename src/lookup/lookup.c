@@ -1,3 +1,8 @@
+/*
+ * lookup - the tables (aliases, virtual, relocated, access) and the one
+ * routing function that both RCPT-time acceptance and delivery use, so
+ * that the two always agree.
+ */
 #include "lookup.h"
 
 #include <stdarg.h>

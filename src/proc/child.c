@@ -1,3 +1,8 @@
+/*
+ * child - a process below the parent: its title, dropping privileges,
+ * its control channel to the parent, configuration updates and the
+ * graceful stop.
+ */
 #include "child.h"
 
 #include <errno.h>

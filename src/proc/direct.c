@@ -1,3 +1,8 @@
+/*
+ * direct - the services of svc.h answered by calling the lookup and
+ * queue modules in the same process (ternd -1), with the same verdicts
+ * as over IPC.
+ */
 #include "direct.h"
 
 #include <errno.h>

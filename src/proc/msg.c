@@ -1,3 +1,8 @@
+/*
+ * msg - encoders and decoders of the IPC payloads; a decoder checks
+ * every length and every text it hands on, so that a handler never
+ * sees a malformed message.
+ */
 #include "msg.h"
 
 #include <stdlib.h>

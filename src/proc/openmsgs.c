@@ -1,3 +1,7 @@
+/*
+ * openmsgs - the messages being received, indexed by queue ID, each
+ * with the peer that opened it, so that a peer can touch only its own.
+ */
 #include "openmsgs.h"
 
 #include <stdlib.h>

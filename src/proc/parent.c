@@ -1,3 +1,8 @@
+/*
+ * parent - binds the listeners, creates the spool, starts one process
+ * per role, gives each pair its channel, and restarts and re-pairs a
+ * process that dies.  It never reads network input.
+ */
 #include "parent.h"
 
 #include <dirent.h>

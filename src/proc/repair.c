@@ -1,3 +1,7 @@
+/*
+ * repair - which pairs of processes need a new channel when one of
+ * them is restarted.
+ */
 #include "repair.h"
 
 #include <string.h>

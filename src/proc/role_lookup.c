@@ -1,3 +1,8 @@
+/*
+ * role_lookup - the lookup process's loop: requests from the smtp
+ * processes and the queue, answered from the tables and the session
+ * accounting.
+ */
 #include "role_lookup.h"
 
 #include <stdlib.h>

@@ -1,3 +1,8 @@
+/*
+ * svc_ipc - the services of svc.h asked of the lookup and queue
+ * processes over IPC: requests carry an ID, answers are matched to
+ * their pending request, and a lost peer fails what it held.
+ */
 #include "svc_ipc.h"
 
 #include <stdio.h>

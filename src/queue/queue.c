@@ -1,3 +1,8 @@
+/*
+ * queue - the messages the spool holds: a heap ordered by next
+ * attempt, destinations with their own limits, and the outcomes that
+ * end a recipient or a message.
+ */
 #include "queue.h"
 
 #include <errno.h>

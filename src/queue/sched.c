@@ -1,3 +1,8 @@
+/*
+ * sched - takes ready messages from the queue, resolves each recipient,
+ * runs the deliveries within the per-destination limits, and records
+ * each outcome (delivered, deferred, failed).
+ */
 #include "sched.h"
 
 #include <inttypes.h>

@@ -1,3 +1,8 @@
+/*
+ * smtp_proto - the server state machine: one command or end of data in,
+ * replies and at most one request for the glue out.  No I/O, clock or
+ * globals, so that it is unit tested and fuzzed alone.
+ */
 #include "smtp_proto.h"
 
 #include <stdarg.h>

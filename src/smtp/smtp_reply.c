@@ -1,3 +1,8 @@
+/*
+ * smtp_reply - the reply catalog (SMTP_REPLIES in smtp_reply.h)
+ * expanded into a table, and the formatting of a reply with its
+ * enhanced code.
+ */
 #include "smtp_reply.h"
 
 #include <stdio.h>

@@ -1,3 +1,8 @@
+/*
+ * smtp_server - the smtp process's listeners: accepting connections,
+ * settings shared by the sessions (reference counted across reloads),
+ * and stopping gracefully.
+ */
 #include "smtp_server.h"
 
 #include <errno.h>

@@ -1,3 +1,8 @@
+/*
+ * transport - one connection over libuv: reads into the loop's shared
+ * buffer, a write queue with its backlog, and the lingering close that
+ * keeps the last replies from being reset away.
+ */
 #include "transport.h"
 
 #include <netinet/in.h>
