@@ -80,6 +80,21 @@
 	    "simultaneous SMTP sessions; more get 421 4.7.0 at the greeting") \
 	X(max_sessions_per_client, INT, "50", NULL, 1, 1000000, NULL, \
 	    "simultaneous sessions from one client address") \
+	X(client_connection_rate_limit, INT, "300", NULL, 0, 1000000, NULL, \
+	    "connections one client address may open per " \
+	    "client_rate_time_unit, refused ones included; more get 421 " \
+	    "4.7.0 at the greeting; 0: no limit") \
+	X(client_message_rate_limit, INT, "600", NULL, 0, 1000000, NULL, \
+	    "messages one client address may start per " \
+	    "client_rate_time_unit; the first RCPT of the next gets 450 " \
+	    "4.7.1; 0: no limit") \
+	X(client_rate_time_unit, TIME, "60s", NULL, 1000, 86400000, NULL, \
+	    "the window of the client rate limits") \
+	X(client_rate_exceptions, NETS, "loopback", NULL, 0, 0, NULL, \
+	    "clients no rate limit applies to") \
+	X(smtp_greet_pause, TIME, "0", NULL, 0, 60000, NULL, \
+	    "wait this long before the greeting; a client that talks " \
+	    "first gets 554 5.5.0 and is disconnected; 0: no pause") \
 	X(queue_minfree, SIZE, "64m", NULL, 0, 0, NULL, \
 	    "free space kept in the spool file system: MAIL gets 452 4.3.1 " \
 	    "when the message would eat into it") \

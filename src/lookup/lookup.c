@@ -759,7 +759,8 @@ int
 lookup_verdict_temporary(enum lookup_verdict v)
 {
 	return v == LOOKUP_V_ACCESS_DEFER || v == LOOKUP_V_ALIAS_FAILED ||
-	    v == LOOKUP_V_TABLE_ERROR || v == LOOKUP_V_TEMPFAIL;
+	    v == LOOKUP_V_TABLE_ERROR || v == LOOKUP_V_TEMPFAIL ||
+	    v == LOOKUP_V_RATE_LIMITED;
 }
 
 /*

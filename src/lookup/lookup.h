@@ -66,8 +66,9 @@ enum lookup_verdict {
 	LOOKUP_V_TABLE_ERROR,   /* 451 4.3.5: a table entry is not valid */
 	LOOKUP_V_TEMPFAIL,      /* 451 4.3.0: the lookup could not be asked */
 	LOOKUP_V_NOT_LOCAL,     /* VRFY: another domain, cannot tell (252) */
+	LOOKUP_V_RATE_LIMITED,  /* 450 4.7.1: client_message_rate_limit */
 };
-#define LOOKUP_V_LAST LOOKUP_V_NOT_LOCAL
+#define LOOKUP_V_LAST LOOKUP_V_RATE_LIMITED
 
 enum lookup_table {
 	LOOKUP_T_NONE,

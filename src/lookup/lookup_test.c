@@ -185,6 +185,7 @@ static const char *const verdict_names[] = {
     [LOOKUP_V_TABLE_ERROR] = "TABLE_ERROR",
     [LOOKUP_V_TEMPFAIL] = "TEMPFAIL",
     [LOOKUP_V_NOT_LOCAL] = "NOT_LOCAL",
+    [LOOKUP_V_RATE_LIMITED] = "RATE_LIMITED",
 };
 
 /* "UNKNOWN_USER local", "RELOCATED new@example.org", "ACCEPT" ... */

@@ -15,22 +15,47 @@
 #ifndef TERN_SESSIONS_H
 #define TERN_SESSIONS_H
 
+#include <stdint.h>
+
 #include "../common/netaddr.h"
+
+struct conf;
+struct lookup;
+struct lookup_reply;
+
+#define SESSIONS_RATE_CLIENTS 65536
 
 enum sessions_verdict {
 	SESSIONS_OK,
 	SESSIONS_BUSY_TOTAL,  /* max_sessions reached */
 	SESSIONS_BUSY_CLIENT, /* max_sessions_per_client reached */
 	SESSIONS_UNAVAILABLE, /* nobody to ask: not counted, try later */
+	SESSIONS_RATE,        /* client_connection_rate_limit reached */
 };
+#define SESSIONS_VERDICT_LAST SESSIONS_RATE
 
 struct sessions;
 
 struct sessions *sessions_new(void);
 void sessions_free(struct sessions *s);
-/* Admit a session from addr for owner; counted only when SESSIONS_OK. */
+/* Take the limits of c (checked by conf: cannot fail). */
+void sessions_configure(struct sessions *s, const struct conf *c);
+/*
+ * Admit a session from addr for owner at now (seconds, any monotonic
+ * clock); counted only when SESSIONS_OK.  Every attempt counts toward the
+ * client's connection rate, those refused for the session limits too.
+ */
 enum sessions_verdict sessions_open(struct sessions *s, const void *owner,
-    const struct netaddr *addr, unsigned max_total, unsigned max_client);
+    const struct netaddr *addr, uint64_t now);
+/*
+ * RCPT from client: lookup_rcpt's verdict, or LOOKUP_V_RATE_LIMITED when
+ * the transaction has no recipient yet (new_message) and the client has
+ * started client_message_rate_limit messages in this window.  A message
+ * counts when its first recipient is accepted.
+ */
+void sessions_rcpt(struct sessions *s, const struct lookup *lk,
+    const struct netaddr *client, const char *local, const char *domain,
+    int new_message, uint64_t now, struct lookup_reply *r);
 void sessions_close(
     struct sessions *s, const void *owner, const struct netaddr *addr);
 /* Forget every session of owner. */

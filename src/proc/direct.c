@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../common/log.h"
@@ -20,7 +21,6 @@ struct direct {
 	struct sessions *ss;
 	struct queue *q;
 	struct local_agent *la;
-	unsigned max_sessions, max_per_client;
 	struct openmsgs *open; /* opened, not yet committed or aborted */
 };
 
@@ -34,8 +34,7 @@ direct_new(const struct conf *c, struct lookup *lk, struct sessions *ss,
 	d->ss = ss;
 	d->q = q;
 	d->la = la;
-	d->max_sessions = (unsigned)c->max_sessions;
-	d->max_per_client = (unsigned)c->max_sessions_per_client;
+	sessions_configure(ss, c);
 	d->open = openmsgs_new();
 	return d;
 }
@@ -53,11 +52,20 @@ void
 direct_reload(struct direct *d, const struct conf *c, struct lookup *lk)
 {
 	d->lk = lk;
-	d->max_sessions = (unsigned)c->max_sessions;
-	d->max_per_client = (unsigned)c->max_sessions_per_client;
+	sessions_configure(d->ss, c);
 }
 
 /* ------------------------------------------------------------ smtp side */
+
+/* Seconds on the clock the rate windows use. */
+static uint64_t
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec;
+}
 
 static void
 d_admit(void *ctx, const struct netaddr *client, svc_admit_cb cb, void *arg)
@@ -67,8 +75,7 @@ d_admit(void *ctx, const struct netaddr *client, svc_admit_cb cb, void *arg)
 
 	memset(&a, 0, sizeof(a));
 	lookup_client(d->lk, client, &a.client);
-	a.verdict =
-	    sessions_open(d->ss, d, client, d->max_sessions, d->max_per_client);
+	a.verdict = sessions_open(d->ss, d, client, now_s());
 	cb(arg, &a);
 }
 
@@ -82,12 +89,13 @@ d_release(void *ctx, const struct netaddr *client)
 
 static void
 d_rcpt(void *ctx, const struct netaddr *client, const char *local,
-    const char *domain, svc_lookup_cb cb, void *arg)
+    const char *domain, int new_message, svc_lookup_cb cb, void *arg)
 {
 	struct direct *d = ctx;
 	struct lookup_reply r;
 
-	lookup_rcpt(d->lk, client, local, domain, &r);
+	sessions_rcpt(
+	    d->ss, d->lk, client, local, domain, new_message, now_s(), &r);
 	cb(arg, &r);
 	lookup_reply_free(&r);
 }

@@ -118,6 +118,7 @@ msg_enc_rcpt(struct buf *out, const struct msg_rcpt *m)
 	msg_enc_netaddr(out, &m->client);
 	wire_put_str(out, m->local);
 	wire_put_str(out, m->domain);
+	wire_put_u8(out, m->new_message);
 }
 
 void
@@ -310,8 +311,9 @@ msg_dec_rcpt(const void *p, size_t n, struct msg_rcpt *m)
 	get_netaddr(&r, &m->client);
 	wire_get_str(&r, m->local, sizeof(m->local));
 	wire_get_str(&r, m->domain, sizeof(m->domain));
-	if (wire_done(&r) < 0 || m->local[0] == '\0' || !clean_text(m->local) ||
-	    !clean_text(m->domain) ||
+	m->new_message = wire_get_u8(&r);
+	if (wire_done(&r) < 0 || m->new_message > 1 || m->local[0] == '\0' ||
+	    !clean_text(m->local) || !clean_text(m->domain) ||
 	    !utf8_valid(m->local, strlen(m->local), NULL) ||
 	    !utf8_valid(m->domain, strlen(m->domain), NULL))
 		return -1;
@@ -330,9 +332,10 @@ msg_dec_admit_ans(const void *p, size_t n, struct msg_admit_ans *m)
 	acc = wire_get_u8(&r);
 	relay = wire_get_u8(&r);
 	wire_get_str(&r, m->client.text, sizeof(m->client.text));
-	if (wire_done(&r) < 0 || v > SESSIONS_BUSY_CLIENT ||
-	    acc > LOOKUP_ACCESS_BROKEN || relay > 1 ||
-	    !clean_text(m->client.text))
+	/* UNAVAILABLE is what the asking side concludes, never an answer. */
+	if (wire_done(&r) < 0 || v > SESSIONS_VERDICT_LAST ||
+	    v == SESSIONS_UNAVAILABLE || acc > LOOKUP_ACCESS_BROKEN ||
+	    relay > 1 || !clean_text(m->client.text))
 		return -1;
 	m->verdict = (enum sessions_verdict)v;
 	m->client.access = (enum lookup_access)acc;
@@ -395,6 +398,7 @@ verdict_ok(const struct lookup_reply *lr, size_t count)
 	case LOOKUP_V_TABLE_ERROR:
 	case LOOKUP_V_TEMPFAIL:
 	case LOOKUP_V_NOT_LOCAL:
+	case LOOKUP_V_RATE_LIMITED:
 		return lr->arg[0] == '\0' && count == 0;
 	}
 	return 0;

@@ -107,10 +107,11 @@ struct msg_peer { /* MSG_PEER, MSG_LOST */
 	uint32_t gen;
 };
 
-struct msg_rcpt { /* MSG_RCPT, MSG_VRFY (client unused) */
+struct msg_rcpt { /* MSG_RCPT, MSG_VRFY (client, new_message unused) */
 	struct netaddr client;
 	char local[65];
 	char domain[256];
+	uint8_t new_message; /* 0 or 1 */
 };
 
 struct msg_admit_ans {
@@ -161,7 +162,7 @@ struct msg_deliver_ans {
 #define MSG_RCPT_LEN \
 	(MSG_NETADDR_LEN + \
 	    MSG_STR_LEN(MSG_FIELD_LEN(struct msg_rcpt, local)) + \
-	    MSG_STR_LEN(MSG_FIELD_LEN(struct msg_rcpt, domain)))
+	    MSG_STR_LEN(MSG_FIELD_LEN(struct msg_rcpt, domain)) + 1)
 #define MSG_ADMIT_ANS_LEN \
 	(3 + MSG_STR_LEN(MSG_FIELD_LEN(struct lookup_client, text)))
 /* An accepted recipient's answer carries no argument, a forwarded one's

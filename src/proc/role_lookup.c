@@ -30,7 +30,6 @@ struct lk_state {
 	uv_loop_t *loop;
 	struct lookup *lk;
 	struct sessions *ss;
-	unsigned max_sessions, max_per_client;
 	struct lk_peer *peers;
 };
 
@@ -97,8 +96,8 @@ on_request(void *arg, struct ipc *ipc, struct ipc_msg *m)
 		if ((bad = msg_dec_netaddr(m->data, m->len, &addr)) != 0)
 			break;
 		memset(&aa, 0, sizeof(aa));
-		aa.verdict = sessions_open(
-		    st->ss, p, &addr, st->max_sessions, st->max_per_client);
+		aa.verdict =
+		    sessions_open(st->ss, p, &addr, uv_now(st->loop) / 1000);
 		lookup_client(st->lk, &addr, &aa.client);
 		msg_enc_admit_ans(&b, &aa);
 		answer(p, MSG_ADMIT_ANS, m->id, &b);
@@ -114,8 +113,9 @@ on_request(void *arg, struct ipc *ipc, struct ipc_msg *m)
 		if (m->type == MSG_RCPT) {
 			/* Relay permission is decided here, from the
 			 * client's address, not taken from the smtp side. */
-			lookup_rcpt(
-			    st->lk, &rq.client, rq.local, rq.domain, &lr);
+			sessions_rcpt(st->ss, st->lk, &rq.client, rq.local,
+			    rq.domain, rq.new_message, uv_now(st->loop) / 1000,
+			    &lr);
 		} else {
 			lookup_vrfy(st->lk, rq.local, rq.domain, &lr);
 		}
@@ -148,13 +148,6 @@ out:
 	}
 }
 
-static void
-apply(struct lk_state *st, const struct conf *c)
-{
-	st->max_sessions = (unsigned)c->max_sessions;
-	st->max_per_client = (unsigned)c->max_sessions_per_client;
-}
-
 struct lk_state *
 role_lookup_new(uv_loop_t *loop, const struct conf *c, char *err, size_t errsz)
 {
@@ -167,7 +160,7 @@ role_lookup_new(uv_loop_t *loop, const struct conf *c, char *err, size_t errsz)
 	}
 	lookup_log_problems(st->lk);
 	st->ss = sessions_new();
-	apply(st, c);
+	sessions_configure(st->ss, c);
 	return st;
 }
 
@@ -185,7 +178,7 @@ role_lookup_reload(struct lk_state *st, const struct conf *c)
 	lookup_log_problems(lk);
 	lookup_free(st->lk);
 	st->lk = lk;
-	apply(st, c);
+	sessions_configure(st->ss, c);
 	/* What the peers remember of the old tables is stale; every answer
 	 * after this notice comes from the new ones. */
 	for (p = st->peers; p; p = p->next)

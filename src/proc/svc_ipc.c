@@ -32,7 +32,8 @@ struct pending {
 		local_cb deliver;
 	} cb;
 	void *arg;
-	void *key; /* the request, for the cache (cacheable types only) */
+	int uncached; /* ask even if the cache has an answer */
+	void *key;    /* the request, for the cache (cacheable types only) */
 	size_t keylen;
 	struct pending *next;
 };
@@ -474,7 +475,7 @@ request(struct svc_ipc *sv, enum proc_role to, uint16_t type, uint16_t answer,
 		free_pending(p);
 		return;
 	}
-	if (type == MSG_RCPT || type == MSG_RESOLVE) {
+	if ((type == MSG_RCPT || type == MSG_RESOLVE) && !p->uncached) {
 		hit = acache_get(
 		    sv->cache, answer, payload->data, payload->len, &hitlen);
 		if (hit != NULL &&
@@ -530,7 +531,8 @@ s_release(void *ctx, const struct netaddr *client)
 
 static void
 lookup_request(struct svc_ipc *sv, uint16_t type, const struct netaddr *client,
-    const char *local, const char *domain, svc_lookup_cb cb, void *arg)
+    const char *local, const char *domain, int new_message, svc_lookup_cb cb,
+    void *arg)
 {
 	struct pending t = {.arg = arg};
 	struct msg_rcpt m;
@@ -543,6 +545,8 @@ lookup_request(struct svc_ipc *sv, uint16_t type, const struct netaddr *client,
 		netaddr_parse("127.0.0.1", &m.client);
 	snprintf(m.local, sizeof(m.local), "%s", local);
 	snprintf(m.domain, sizeof(m.domain), "%s", domain);
+	m.new_message = new_message != 0;
+	t.uncached = new_message != 0; /* the lookup counts the message */
 	t.cb.lookup = cb;
 	buf_init(&b, MSG_MAX_LOOKUP);
 	msg_enc_rcpt(&b, &m);
@@ -552,16 +556,17 @@ lookup_request(struct svc_ipc *sv, uint16_t type, const struct netaddr *client,
 
 static void
 s_rcpt(void *ctx, const struct netaddr *client, const char *local,
-    const char *domain, svc_lookup_cb cb, void *arg)
+    const char *domain, int new_message, svc_lookup_cb cb, void *arg)
 {
-	lookup_request(ctx, MSG_RCPT, client, local, domain, cb, arg);
+	lookup_request(
+	    ctx, MSG_RCPT, client, local, domain, new_message, cb, arg);
 }
 
 static void
 s_vrfy(void *ctx, const char *local, const char *domain, svc_lookup_cb cb,
     void *arg)
 {
-	lookup_request(ctx, MSG_VRFY, NULL, local, domain, cb, arg);
+	lookup_request(ctx, MSG_VRFY, NULL, local, domain, 0, cb, arg);
 }
 
 static void

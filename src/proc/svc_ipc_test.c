@@ -159,7 +159,7 @@ ask_rcpt(struct fix *f)
 
 	netaddr_parse("192.0.2.1", &a);
 	f->svc.ops->rcpt(
-	    f->svc.ctx, &a, "bob", "example.org", rcpt_answered, f);
+	    f->svc.ctx, &a, "bob", "example.org", 1, rcpt_answered, f);
 	run_until(f, &f->nreq, before + 1);
 	if (f->nreq == before || f->req_type != MSG_RCPT)
 		fail_msg("expected the lookup process to get MSG_RCPT; got %d "

@@ -385,6 +385,7 @@ do_rcpt(struct smtp_proto *p, const struct smtp_cmd *c)
 		return;
 	}
 	request(p, SMTP_REQ_RCPT, &p->pend_addr, 0);
+	p->req.new_message = p->txn.nrcpt == 0;
 }
 
 static void
@@ -1013,6 +1014,9 @@ answer_lookup(struct smtp_proto *p, struct smtp_answer *a, int vrfy)
 		else
 			reply(p, SMTP_R_RCPT_ACCESS_DEFER, addr, NULL);
 		break;
+	case LOOKUP_V_RATE_LIMITED:
+		reply(p, SMTP_R_RCPT_RATE, addr, NULL);
+		break;
 	case LOOKUP_V_ALIAS_FAILED:
 		reply(p, SMTP_R_RCPT_ALIAS_FAILED, addr, NULL);
 		break;
@@ -1124,6 +1128,14 @@ smtp_proto_greet(struct smtp_proto *p, enum smtp_greet how, const char *text)
 		break;
 	case SMTP_GREET_BUSY_CLIENT:
 		reply(p, SMTP_R_GREET_BUSY_CLIENT, h, NULL);
+		close_session(p);
+		break;
+	case SMTP_GREET_RATE:
+		reply(p, SMTP_R_GREET_RATE, h, NULL);
+		close_session(p);
+		break;
+	case SMTP_GREET_EARLY:
+		reply(p, SMTP_R_EARLY_TALKER, h, NULL);
 		close_session(p);
 		break;
 	case SMTP_GREET_REJECT:

@@ -62,6 +62,8 @@ enum smtp_greet {
 	SMTP_GREET_NOMAIL,      /* 521 5.3.2: RFC 7504 no-mail host */
 	SMTP_GREET_SHUTDOWN,    /* 421 4.3.2, then close */
 	SMTP_GREET_TEMPFAIL,    /* 421 4.3.2: admission cannot be decided */
+	SMTP_GREET_RATE,        /* 421 4.7.0 connection rate, then close */
+	SMTP_GREET_EARLY,       /* 554 5.5.0 talk before greeting, close */
 };
 
 enum smtp_req_type {
@@ -78,7 +80,8 @@ struct smtp_req {
 	enum smtp_req_type type;
 	const struct mailbox *addr; /* MAIL: sender; RCPT, VRFY: address */
 	const struct smtp_rcpt_params *rcpt_params;
-	uint64_t size; /* MAIL: SIZE= (0 unknown); COMMIT */
+	uint64_t size;   /* MAIL: SIZE= (0 unknown); COMMIT */
+	int new_message; /* RCPT: no recipient accepted yet (a rate counts) */
 };
 
 /* How the queue answered MAIL, OPEN or COMMIT. */

@@ -43,6 +43,7 @@ struct seen_req {
 	enum smtp_req_type type;
 	char addr[ADDR_PATH_MAX + 1];
 	uint64_t size;
+	int new_message;
 };
 
 struct sess {
@@ -216,6 +217,7 @@ answer(struct sess *s)
 	r = &s->req[s->nreq++];
 	r->type = rq->type;
 	r->size = rq->size;
+	r->new_message = rq->new_message;
 	r->addr[0] = '\0';
 	if (rq->addr)
 		addr_format(rq->addr, r->addr, sizeof(r->addr));
@@ -601,6 +603,58 @@ greeting_tempfail_is_421_432_and_closes(void **state)
 	feed(s, "EHLO x\r\n");
 	expect_no_reply(s);
 	assert_int_equal(s->unconsumed, 8);
+}
+
+static void
+greeting_rate_is_421_470_and_closes(void **state)
+{
+	SESS;
+
+	start_with(s, SMTP_GREET_RATE, NULL);
+	expect_reply(s,
+	    "421 4.7.0 " HOST " Error: too many connections from "
+	    "your address; try again later");
+	expect_no_reply(s);
+	expect_closed(s);
+}
+
+static void
+early_talker_is_554_550_and_closes(void **state)
+{
+	SESS;
+
+	start_with(s, SMTP_GREET_EARLY, NULL);
+	expect_reply(s,
+	    "554 5.5.0 " HOST " Error: SMTP protocol "
+	    "synchronization: talk before the greeting");
+	expect_no_reply(s);
+	expect_closed(s);
+	feed(s, "EHLO x\r\n");
+	expect_no_reply(s);
+}
+
+/* The request says whether the transaction has a recipient yet, so that
+ * the client's message rate is counted once per message. */
+static void
+rcpt_request_says_whether_it_starts_a_message(void **state)
+{
+	SESS;
+
+	start(s);
+	expect_code(s, "220");
+	ehlo(s);
+	script_verdict(s, SMTP_REQ_RCPT, LOOKUP_V_UNKNOWN_USER, NULL)->table =
+	    LOOKUP_T_LOCAL;
+	feed(s, FROM_LINE RCPT_LINE);
+	expect_reply(s, "250 2.1.0 Ok");
+	expect_code(s, "550");
+	assert_int_equal(s->req[s->nreq - 1].new_message, 1);
+	feed(s, RCPT_LINE);
+	expect_reply(s, "250 2.1.5 Ok");
+	assert_int_equal(s->req[s->nreq - 1].new_message, 1);
+	feed(s, RCPT_LINE);
+	expect_reply(s, "250 2.1.5 Ok");
+	assert_int_equal(s->req[s->nreq - 1].new_message, 0);
 }
 
 static void
@@ -1256,6 +1310,9 @@ rcpt_verdicts_become_their_replies(void **state)
 	        "local configuration error"},
 	    {LOOKUP_V_TEMPFAIL, LOOKUP_T_NONE, NULL,
 	        "451 4.3.0 Temporary lookup failure, try again later"},
+	    {LOOKUP_V_RATE_LIMITED, LOOKUP_T_NONE, NULL,
+	        "450 4.7.1 <bob@example.org>: Recipient address rejected: "
+	        "Error: too much mail from your address; try again later"},
 	    /* No answer to RCPT: not a verdict to act on. */
 	    {LOOKUP_V_NOT_LOCAL, LOOKUP_T_NONE, NULL,
 	        "451 4.3.0 Temporary lookup failure, try again later"},
@@ -3486,6 +3543,9 @@ main(void)
 	    T(greeting_busy_for_one_client_says_so),
 	    T(greeting_shutdown_is_421_432_and_closes),
 	    T(greeting_tempfail_is_421_432_and_closes),
+	    T(greeting_rate_is_421_470_and_closes),
+	    T(early_talker_is_554_550_and_closes),
+	    T(rcpt_request_says_whether_it_starts_a_message),
 	    T(greeting_reject_is_554_then_503_until_quit),
 	    T(greeting_reject_uses_the_given_text),
 	    T(greeting_nomail_is_521_532_then_521_until_quit),

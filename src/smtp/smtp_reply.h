@@ -41,6 +41,17 @@
 	    "%s Error: too many connections from your address", \
 	    "The greeting when the client has max_sessions_per_client " \
 	    "sessions open; the connection is closed.") \
+	X(SMTP_R_GREET_RATE, 421, "4.7.0", 0, "host", \
+	    "%s Error: too many connections from your address; try again " \
+	    "later", \
+	    "The greeting when the client opened client_connection_rate_" \
+	    "limit connections within client_rate_time_unit; the " \
+	    "connection is closed.") \
+	X(SMTP_R_EARLY_TALKER, 554, "5.5.0", 0, "host", \
+	    "%s Error: SMTP protocol synchronization: talk before the " \
+	    "greeting", \
+	    "A client that sends anything during smtp_greet_pause, before " \
+	    "the greeting; the connection is closed.") \
 	X(SMTP_R_GREET_REJECT, 554, NULL, 0, "host", \
 	    "%s Error: access denied", \
 	    "The greeting of a client with a reject entry without a text " \
@@ -238,6 +249,12 @@
 	    "<%s>: Recipient address rejected: %s", \
 	    "Every RCPT of a client with a defer_rcpt entry in " \
 	    "client_access_maps; TEXT is the entry's text.") \
+	X(SMTP_R_RCPT_RATE, 450, "4.7.1", 0, "address", \
+	    "<%s>: Recipient address rejected: Error: too much mail from " \
+	    "your address; try again later", \
+	    "The first RCPT of a message when the client started " \
+	    "client_message_rate_limit messages within " \
+	    "client_rate_time_unit.") \
 	X(SMTP_R_RCPT_ALIAS_FAILED, 451, "4.3.0", 0, "address", \
 	    "<%s>: alias expansion failed (loop?)", \
 	    "RCPT (or VRFY) of an alias whose expansion loops deeper than " \

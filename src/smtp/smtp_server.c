@@ -42,11 +42,16 @@ settings_new(const struct conf *c)
 		set->pconf.vrfy = SMTP_VRFY_CANNOT;
 	set->command_timeout_ms = c->command_timeout;
 	set->data_timeout_ms = c->data_timeout;
+	set->greet_pause_ms = c->smtp_greet_pause;
 	set->max_sessions = (unsigned)c->max_sessions;
 	set->max_per_client = (unsigned)c->max_sessions_per_client;
 	set->accept_mail = c->accept_mail;
 	if (netlist_parse(c->raw[CONF_P_line_ending_exempt_networks],
 	        &set->eol_exempt, err, sizeof(err)) < 0)
+		panic("smtp: checked network list no longer parses: %s", err);
+	set->message_rate = c->client_message_rate_limit > 0;
+	if (netlist_parse(c->raw[CONF_P_client_rate_exceptions],
+	        &set->rate_exempt, err, sizeof(err)) < 0)
 		panic("smtp: checked network list no longer parses: %s", err);
 	return set;
 }
@@ -58,6 +63,7 @@ smtp_settings_unref(struct smtp_settings *set)
 		return;
 	free(set->hostname);
 	netlist_free(&set->eol_exempt);
+	netlist_free(&set->rate_exempt);
 	free(set);
 }
 

@@ -28,10 +28,13 @@ struct smtp_settings {
 	struct smtp_proto_conf pconf;
 	uint64_t command_timeout_ms;
 	uint64_t data_timeout_ms;
+	uint64_t greet_pause_ms;
 	unsigned max_sessions;
 	unsigned max_per_client;
 	int accept_mail;
 	struct netlist eol_exempt;
+	int message_rate;           /* client_message_rate_limit is set */
+	struct netlist rate_exempt; /* client_rate_exceptions */
 };
 
 struct smtp_session;

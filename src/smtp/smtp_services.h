@@ -45,8 +45,11 @@ struct smtp_services_ops {
 	void (*admit)(void *ctx, const struct netaddr *client, svc_admit_cb cb,
 	    void *arg);
 	void (*release)(void *ctx, const struct netaddr *client);
+	/* new_message: the transaction has no recipient yet and the
+	 * client's message rate applies: asked of the lookup, never of a
+	 * cache. */
 	void (*rcpt)(void *ctx, const struct netaddr *client, const char *local,
-	    const char *domain, svc_lookup_cb cb, void *arg);
+	    const char *domain, int new_message, svc_lookup_cb cb, void *arg);
 	void (*vrfy)(void *ctx, const char *local, const char *domain,
 	    svc_lookup_cb cb, void *arg);
 	/* Room for size octets?  0 yes, -1 no, -2 cannot tell now. */

@@ -38,6 +38,9 @@ struct smtp_session {
 	char peer_str[64];
 	int port;
 	int admitted; /* counted by the services: release when done */
+	enum smtp_greet greet_how; /* what admission decided */
+	int pausing;               /* smtp_greet_pause is running */
+	int greeted;
 	struct buf pend;
 	char msg_id[32]; /* the open message, or "" */
 	uint64_t msg_len;
@@ -359,8 +362,13 @@ handle_request(struct smtp_session *s, const struct smtp_req *rq)
 		srv->svc.ops->room(ctx, rq->size, room_answered, s);
 		break;
 	case SMTP_REQ_RCPT:
+		/* Only a counted message needs the lookup process itself;
+		 * other answers may come from the cache. */
 		srv->svc.ops->rcpt(ctx, &s->peer, rq->addr->local,
-		    rq->addr->domain, lookup_answered, s);
+		    rq->addr->domain,
+		    rq->new_message && s->set->message_rate &&
+		        !netlist_match(&s->set->rate_exempt, &s->peer),
+		    lookup_answered, s);
 		break;
 	case SMTP_REQ_VRFY:
 		srv->svc.ops->vrfy(
@@ -472,12 +480,35 @@ pump(struct smtp_session *s, const char *in, size_t n)
 	arm_timer(s);
 }
 
+/* A client that talks before the greeting is not waiting for it: a bot. */
+static void
+early_talker(struct smtp_session *s, size_t n)
+{
+	log_warnx(
+	    "[%s]: %zu octets before the greeting; refused", s->peer_str, n);
+	s->pausing = 0;
+	s->greeted = 1;
+	smtp_proto_greet(s->p, SMTP_GREET_EARLY, NULL);
+	drain(s);
+	if (s->waiting) {
+		/* admitted() closes once the services have answered. */
+		transport_read_stop(s->t);
+		arm_timer(s);
+	} else {
+		pump(s, NULL, 0);
+	}
+}
+
 static void
 on_read(void *arg, const char *p, size_t n)
 {
 	struct smtp_session *s = arg;
 
-	if (!s->closing)
+	if (s->closing)
+		return;
+	if (!s->greeted)
+		early_talker(s, n);
+	else
 		pump(s, p, n);
 }
 
@@ -574,6 +605,30 @@ arm_timer(struct smtp_session *s)
 
 /* ----------------------------------------------------------- lifecycle */
 
+/* Greet once admission has answered and the greeting pause is over. */
+static void
+greet(struct smtp_session *s)
+{
+	if (s->greeted || s->pausing || s->waiting || s->closing)
+		return;
+	s->greeted = 1;
+	smtp_proto_greet(s->p, s->greet_how, s->client.text);
+	drain(s);
+	pump(s, NULL, 0);
+}
+
+static void
+pause_over(uv_timer_t *t)
+{
+	struct smtp_session *s = t->data;
+
+	s->pausing = 0;
+	if (s->waiting)
+		arm_timer(s);
+	else
+		greet(s);
+}
+
 /* The services decided whether this client gets a session. */
 static void
 admitted(void *arg, const struct svc_admission *adm)
@@ -601,16 +656,19 @@ admitted(void *arg, const struct svc_admission *adm)
 		log_warnx("[%s]: %u sessions from this client already",
 		    s->peer_str, s->set->max_per_client);
 		how = SMTP_GREET_BUSY_CLIENT;
+	} else if (adm->verdict == SESSIONS_RATE) {
+		log_warnx("[%s]: connection rate limit exceeded", s->peer_str);
+		how = SMTP_GREET_RATE;
 	} else if (s->client.access == LOOKUP_ACCESS_REJECT) {
 		how = SMTP_GREET_REJECT;
 	} else if (!s->set->accept_mail) {
 		how = SMTP_GREET_NOMAIL;
 	}
-	if (!s->closing) {
-		smtp_proto_greet(s->p, how, s->client.text);
-		drain(s);
-		pump(s, NULL, 0);
-	}
+	s->greet_how = how;
+	if (s->greeted && !s->closing)
+		pump(s, NULL, 0); /* an early talker: now it can close */
+	else
+		greet(s);
 	session_unref(s);
 }
 
@@ -657,8 +715,17 @@ smtp_session_accept(struct smtp_server *srv, uv_stream_t *listener)
 	if (netlist_match(&s->set->eol_exempt, &s->peer))
 		pc.strict_eol = 0;
 	s->p = smtp_proto_new(&pc, &cl);
-	/* No input is read until the greeting has gone out. */
-	arm_timer(s);
+	if (s->set->greet_pause_ms > 0) {
+		/* Read during the pause only to catch clients that talk
+		 * first; otherwise no input is read until the greeting has
+		 * gone out. */
+		s->pausing = 1;
+		uv_timer_start(
+		    &s->timer, pause_over, s->set->greet_pause_ms, 0);
+		transport_read_start(t);
+	} else {
+		arm_timer(s);
+	}
 	s->waiting = 1;
 	s->refs++;
 	srv->svc.ops->admit(srv->svc.ctx, &s->peer, admitted, s);

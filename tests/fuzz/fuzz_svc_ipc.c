@@ -286,7 +286,7 @@ op_request(struct run *r, struct fuzz_ctl *c)
 			fuzz_ctl_word(c, domain, 64);
 			if (kind % 11 == 2)
 				r->smtp.ops->rcpt(ctx, some_client(c), local,
-				    domain, cb_lookup, req_new(r));
+				    domain, kind & 1, cb_lookup, req_new(r));
 			else
 				r->smtp.ops->vrfy(
 				    ctx, local, domain, cb_lookup, req_new(r));

@@ -432,3 +432,106 @@ class QueueMinfreeTest(TerndTestCase):
 if __name__ == "__main__":
     import unittest
     unittest.main()
+
+
+class ClientRateTest(TerndTestCase):
+    """Per-client rates, counted in the lookup process across every smtp
+    process, in windows of client_rate_time_unit."""
+
+    def test_connection_rate(self):
+        t = self.start_ternd({"client_connection_rate_limit": "3",
+                              "client_rate_time_unit": "1h",
+                              "client_rate_exceptions": ""})
+        for i in range(3):
+            c = self.connect(t)
+            self.check(c.greeting, 220, client=c, what="connection %d" % i)
+            self.expect(c, "QUIT", 221)
+        c = self.connect(t)
+        self.check(c.greeting, 421, "4.7.0", c, contains="too many "
+                   "connections", what="4th connection within the hour")
+        self.expect_closed(c)
+        # Other clients have their own count.
+        c = self.connect(t, source="127.0.0.2")
+        self.check(c.greeting, 220, client=c, what="another client")
+        t.wait_log(r"\[127\.0\.0\.1\]: connection rate limit exceeded")
+
+    def test_exempt_clients(self):
+        t = self.start_ternd({"client_connection_rate_limit": "1",
+                              "client_rate_time_unit": "1h"})
+        # client_rate_exceptions is loopback by default.
+        for i in range(5):
+            c = self.connect(t)
+            self.check(c.greeting, 220, client=c, what="connection %d" % i)
+            self.expect(c, "QUIT", 221)
+
+    def test_message_rate(self):
+        t = self.start_ternd({"client_message_rate_limit": "2",
+                              "client_rate_time_unit": "1h",
+                              "client_rate_exceptions": ""})
+        c = self.connect(t)
+        self.ehlo(c)
+        for i in range(2):
+            self.send_message(c, "a@localhost", ["bob@localhost"],
+                              "Subject: %d\r\n\r\nx\r\n" % i)
+        self.expect(c, "MAIL FROM:<a@localhost>", 250)
+        self.expect(c, "RCPT TO:<bob@localhost>", 450, "4.7.1",
+                    contains="too much mail")
+        self.expect(c, "RSET", 250)
+        # The count holds across sessions; another client is free.
+        c2 = self.connect(t)
+        self.ehlo(c2)
+        self.expect(c2, "MAIL FROM:<a@localhost>", 250)
+        self.expect(c2, "RCPT TO:<bob@localhost>", 450, "4.7.1")
+        c3 = self.connect(t, source="127.0.0.2")
+        self.ehlo(c3)
+        self.send_message(c3, "a@localhost", ["bob@localhost"],
+                          "Subject: other\r\n\r\nx\r\n")
+        self.assertEqual(len(t.wait_messages("bob", 3)), 3)
+
+
+class ClientRateOneProcessTest(ClientRateTest):
+    """ClientRateTest against ternd -1: the limits hold in both shapes."""
+    SINGLE = True
+
+
+class GreetPauseTest(TerndTestCase):
+
+    def test_talk_before_greeting(self):
+        t = self.start_ternd({"smtp_greet_pause": "1500ms"})
+        c = self.connect(t, greet=False)
+        c.send(b"EHLO early.example\r\n")
+        self.expect_reply(c, 554, "5.5.0", contains="talk before the "
+                          "greeting", what="a client that talks first")
+        self.expect_closed(c)
+        t.wait_log(r"\[127\.0\.0\.1\]: \d+ octets before the greeting")
+
+    def test_patient_client(self):
+        t = self.start_ternd({"smtp_greet_pause": "500ms"})
+        t0 = time.monotonic()
+        c = self.connect(t)
+        waited = time.monotonic() - t0
+        self.check(c.greeting, 220, client=c, what="after the pause")
+        self.assertGreaterEqual(waited, 0.45, "expected the greeting to "
+                                "wait for smtp_greet_pause (500ms)")
+        self.ehlo(c)
+        self.send_message(c, "a@localhost", ["bob@localhost"],
+                          "Subject: patient\r\n\r\nx\r\n")
+        self.assertEqual(len(t.wait_messages("bob", 1)), 1)
+
+
+class UnknownRecipientTest(TerndTestCase):
+
+    def test_unknown_recipients_end_the_session(self):
+        """Guessing addresses (a directory harvest) ends the session:
+        each unknown recipient counts toward error_limit."""
+        t = self.start_ternd({"error_limit": "4"}, tables={
+            "local_recipient_maps": "bob x\n"})
+        c = self.connect(t)
+        self.ehlo(c)
+        self.expect(c, "MAIL FROM:<a@example.org>", 250)
+        self.expect(c, "RCPT TO:<bob@localhost>", 250)
+        for name in ("adam", "alice", "amy"):
+            self.expect(c, "RCPT TO:<%s@localhost>" % name, 550, "5.1.1")
+        self.expect(c, "RCPT TO:<anna@localhost>", 550, "5.1.1")
+        self.expect_reply(c, 421, "4.7.0", what="after the 4th unknown")
+        self.expect_closed(c)
